@@ -1,0 +1,41 @@
+# make run   set up everything and serve the hub with demo data on http://127.0.0.1:$(PORT)
+# make test  set up everything and run lint, types and the whole suite (browser tests included)
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+PYTHON ?= python3
+
+.PHONY: run test lint typecheck pytest chromium bench clean
+
+$(BIN)/.installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/onboarding init-db
+	ONBOARDING_BASE_URL=http://127.0.0.1:$(PORT) $(BIN)/onboarding demo
+	ONBOARDING_DEMO_RECEIVER=1 $(BIN)/onboarding serve --port $(PORT)
+
+test: lint typecheck pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+pytest: $(BIN)/.installed chromium
+	$(BIN)/pytest
+
+chromium:
+	@scripts/ensure-chromium
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/consent_flow.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache e2e/artifacts

@@ -1,0 +1,72 @@
+"""The onboarding hub: WhatsApp channel permissions for integration partners and their clients."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from onboarding.config import DEFAULTS
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("ONBOARDING_INSTANCE_PATH", str(ROOT / "instance")),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("ONBOARDING")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    _fill_in_defaults(app)
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    from onboarding import cli, db, pages, security
+    from onboarding.auth.views import bp as auth_bp
+    from onboarding.client_hub.views import bp as client_hub_bp
+    from onboarding.consent.views import bp as consent_bp
+
+    db.init_app(app)
+    security.init_app(app)
+    csrf.init_app(app)
+    pages.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(consent_bp)
+    app.register_blueprint(client_hub_bp)
+    if app.config["DEMO_RECEIVER"]:
+        from onboarding.demo.views import bp as demo_bp
+
+        app.register_blueprint(demo_bp)
+    return app
+
+
+def _fill_in_defaults(app: Flask) -> None:
+    if not app.config["DATABASE_URL"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'onboarding.db'}"
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """A development key kept in instance/, so sessions survive restarts; production sets
+    ONBOARDING_SECRET_KEY instead."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""Client sign-in, sign-up and sign-out."""

@@ -1,0 +1,144 @@
+"""Client login, signup (inside a permission flow) with its numbers step, and logout."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from onboarding.auth.forms import FlowForm, LoginForm, NumberForm, SignupForm
+from onboarding.auth.session import current_client_user, log_in, log_out
+from onboarding.clients.service import authenticate, create_client
+from onboarding.consent.flow import FlowError
+from onboarding.consent.views import consent_url, load_flow, refuse_flow, wrong_account
+from onboarding.db import get_session
+from onboarding.errors import DomainError
+from onboarding.pages import error_page
+from onboarding.permissions.service import add_channel
+from onboarding.phones import to_e164
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | tuple[str, int] | str:
+    token = request.values.get("flow") or None
+    try:
+        flow = load_flow(token) if token else None
+    except FlowError as error:
+        return refuse_flow(error)
+    form = LoginForm(flow=token, email=flow.request.email if flow else None)
+    status = 200
+    if form.validate_on_submit():
+        user = authenticate(get_session(), form.email.data, form.password.data)
+        if user is not None:
+            get_session().commit()  # a rehashed password, if the parameters moved on
+            log_in(user)
+            target = consent_url(flow.token) if flow else url_for("client_hub.home")
+            return redirect(target, 303)
+        form.password.errors.append("Wrong email or password.")
+        status = 401
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/login.html", form=form, flow=flow), status
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> Response | tuple[str, int] | str:
+    token = request.values.get("flow")
+    if not token:
+        return error_page(
+            400,
+            "Sign up through your partner",
+            "Accounts are created when your integration partner sends you here. "
+            "Ask your partner for the link, or log in if you have an account.",
+        )
+    try:
+        flow = load_flow(token)
+    except FlowError as error:
+        return refuse_flow(error)
+    form = SignupForm(flow=token, company=flow.request.name, email=flow.request.email)
+    status = 200
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            _client, user = create_client(
+                session,
+                flow.partner,
+                name=form.company.data,
+                email=form.email.data,
+                password=form.password.data,
+                partner_payload=flow.request.partner_payload,
+            )
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            form.email.errors.append(str(error))
+        except IntegrityError:  # the same email signed up a moment ago
+            session.rollback()
+            form.email.errors.append("An account with this email exists already. Log in instead.")
+        else:
+            log_in(user)
+            return redirect(url_for("auth.numbers", flow=token), 303)
+        status = 400
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/signup.html", form=form, flow=flow), status
+
+
+@bp.route("/signup/numbers", methods=["GET", "POST"])
+def numbers() -> Response | tuple[str, int] | str:
+    token = request.values.get("flow") or ""
+    try:
+        flow = load_flow(token)
+    except FlowError as error:
+        return refuse_flow(error)
+    user = current_client_user()
+    if user is None:
+        return redirect(url_for("auth.login", flow=token), 303)
+    if user.client.partner_id != flow.partner.id:
+        return wrong_account(user, flow)
+    form = NumberForm(flow=token)
+    status = 200
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            phone = to_e164(form.phone.data)
+            channel = add_channel(
+                session,
+                user.client,
+                phone,
+                form.name.data.strip() or phone,
+                actor=f"client_user:{user.public_id}",
+            )
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            form.phone.errors.append(str(error))
+        except IntegrityError:
+            session.rollback()
+            form.phone.errors.append("This number is already connected to an account.")
+        else:
+            flash(f"Added {channel.phone_number}.", "success")
+            return redirect(url_for("auth.numbers", flow=token), 303)
+        status = 400
+    elif form.is_submitted():
+        status = 400
+    return render_template(
+        "auth/numbers.html",
+        form=form,
+        flow=flow,
+        channels=user.client.channels,
+        continue_url=consent_url(token),
+    ), status
+
+
+@bp.post("/logout")
+def logout() -> Response | tuple[str, int]:
+    form = FlowForm()
+    if not form.validate_on_submit():
+        return error_page(400, "Could not log out", "Reload the page and try again.")
+    log_out()
+    flash("You are logged out.", "info")
+    token = form.flow.data
+    return redirect(url_for("auth.login", flow=token) if token else url_for("auth.login"), 303)

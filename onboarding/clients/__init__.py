@@ -1,0 +1,1 @@
+"""Clients (the partner's customers), their users, and signing them in."""

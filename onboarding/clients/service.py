@@ -1,0 +1,69 @@
+"""Creating clients and their users, and checking client logins."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onboarding.accounts import check_new_login, normalize_email
+from onboarding.errors import Conflict, InvalidInput
+from onboarding.models import Client, ClientUser, Partner
+from onboarding.permissions import events
+from onboarding.security import hash_password, password_needs_rehash, verify_password
+
+
+def create_client(
+    session: Session,
+    partner: Partner,
+    *,
+    name: str,
+    email: str,
+    password: str,
+    partner_payload: str | None = None,
+    actor: str | None = None,
+) -> tuple[Client, ClientUser]:
+    """A client under `partner` with its first user (the actor, unless an operator is)."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise InvalidInput("Enter your company's name (up to 200 characters).")
+    if partner_payload is not None and len(partner_payload) > 512:
+        raise InvalidInput("partner_payload is at most 512 characters.")
+    client = Client(partner=partner, name=name, partner_payload=partner_payload)
+    session.add(client)
+    session.flush()
+    user = add_client_user(session, client, email=email, password=password)
+    events.record(
+        session,
+        "client.created",
+        partner=partner,
+        client=client,
+        actor=actor or f"client_user:{user.public_id}",
+        name=name,
+        partner_payload=partner_payload,
+    )
+    return client, user
+
+
+def add_client_user(session: Session, client: Client, *, email: str, password: str) -> ClientUser:
+    email = check_new_login(email, password)
+    if session.scalar(select(func.count()).where(ClientUser.email == email)):
+        raise Conflict("An account with this email exists already. Log in instead.")
+    user = ClientUser(client=client, email=email, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> ClientUser | None:
+    """The user with these credentials, or None; as slow for an unknown email as a known one."""
+    user = session.scalar(select(ClientUser).where(ClientUser.email == normalize_email(email)))
+    if not verify_password(user.password_hash if user else None, password):
+        return None
+    assert user is not None  # verify_password never accepts the missing hash
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def get_client_user(session: Session, user_id: int) -> ClientUser | None:
+    return session.get(ClientUser, user_id)

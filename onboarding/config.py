@@ -1,0 +1,24 @@
+"""Code defaults; the environment (ONBOARDING_*) and test mappings override them."""
+
+from datetime import timedelta
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # None means "SQLite under instance/"; set ONBOARDING_DATABASE_URL for PostgreSQL.
+    "DATABASE_URL": None,
+    # None means "random per process" in development; production must set ONBOARDING_SECRET_KEY.
+    "SECRET_KEY": None,
+    "SECRET_KEY_FALLBACKS": [],
+    # The callback's `iss`; None means the base URL the request came in on.
+    "ISSUER": None,
+    # Absolute base URL used where no request is at hand (CLI links); no trailing slash.
+    "BASE_URL": "http://127.0.0.1:5000",
+    "FLOW_MAX_AGE": 15 * 60,
+    "PROXY_FIX": False,
+    # Serve /demo/callback, a stand-in partner page for `make run`.
+    "DEMO_RECEIVER": False,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    "WTF_CSRF_TIME_LIMIT": None,  # the CSRF token lives as long as the session does
+}

@@ -1,0 +1,1 @@
+"""The permission screen a partner sends its client to, and the signed callback back."""

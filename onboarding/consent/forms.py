@@ -1,0 +1,10 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectMultipleField
+from wtforms.validators import DataRequired
+
+
+class ConsentForm(FlaskForm):
+    flow = HiddenField(validators=[DataRequired()])
+    # Ownership of each id is the domain's to check, so that a foreign id is refused as a whole.
+    channels = SelectMultipleField(choices=[], validate_choice=False)
+    all_channels = BooleanField("All numbers, including numbers added later")

@@ -1,0 +1,164 @@
+"""The permission screen: request → (login/signup) → consent → signed 303 callback."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from onboarding.auth.forms import FlowForm
+from onboarding.auth.session import current_client_user
+from onboarding.consent import flow as flows
+from onboarding.consent.callback import callback_url
+from onboarding.consent.forms import ConsentForm
+from onboarding.consent.request import parse_request
+from onboarding.db import get_session
+from onboarding.errors import ForeignChannel, InvalidInput
+from onboarding.models import Channel, ClientUser, GrantedVia
+from onboarding.pages import error_page
+from onboarding.partners.service import find_partner
+from onboarding.permissions.service import is_shared, set_shared
+
+bp = Blueprint("consent", __name__)
+
+Page = Response | tuple[str, int]
+
+
+@bp.get("/partners/<partner_id>/permission")
+def permission(partner_id: str) -> Page:
+    partner = find_partner(get_session(), partner_id)
+    if partner is None:
+        return error_page(404, "Unknown partner", "No integration partner has this id.")
+    try:
+        asked = parse_request(partner, request.args)
+    except InvalidInput as error:
+        return error_page(400, "This link is not valid", str(error), partner=partner)
+    token = flows.issue(asked)
+    if current_client_user() is not None:
+        return redirect(consent_url(token), 303)
+    step = "auth.signup" if asked.next == "signup" else "auth.login"
+    return redirect(url_for(step, flow=token), 303)
+
+
+@bp.get("/dashboard/app/<partner_id>/permissions")
+def permission_360dialog(partner_id: str) -> Response:
+    """The reference system's path, so a partner can switch without changing its links."""
+    target = url_for("consent.permission", partner_id=partner_id)
+    query = request.query_string.decode()
+    return redirect(f"{target}?{query}" if query else target, 308)
+
+
+@bp.route("/permission/consent", methods=["GET", "POST"])
+def consent() -> Page | str:
+    form = ConsentForm()
+    token = request.values.get("flow", "")
+    if request.method == "POST" and not form.validate_on_submit():
+        return error_page(400, "Your form expired", "Go back, reload the page and try again.")
+    try:
+        flow = load_flow(token)
+    except flows.FlowError as error:
+        return refuse_flow(error)
+    user = current_client_user()
+    if user is None:
+        return redirect(url_for("auth.login", flow=token), 303)
+    if user.client.partner_id != flow.partner.id:
+        return wrong_account(user, flow)
+    if request.method == "POST":
+        return _answer(form, flow, user)
+
+    client = user.client
+    preselected = {channel.public_id for channel in client.channels if is_shared(channel)}
+    preselected |= set(flow.request.channels)
+    preselected |= {c.public_id for c in client.channels if c.phone_number == flow.request.number}
+    form.flow.data = token
+    form.all_channels.data = client.all_channels
+    return render_template(
+        "consent/consent.html",
+        form=form,
+        flow=flow,
+        client=client,
+        channels=client.channels,
+        preselected=preselected,
+        is_shared=is_shared,
+    )
+
+
+def _answer(form: ConsentForm, flow: flows.Flow, user: ClientUser) -> Page:
+    session = get_session()
+    try:
+        flows.spend(session, flow.nonce, flow.request)
+    except flows.FlowError as error:
+        return refuse_flow(error)
+    if request.form.get("action") != "allow":
+        session.commit()  # Cancel changes nothing but uses up the token
+        return _back_to_partner(flow, user, error="access_denied")
+    try:
+        outcome = set_shared(
+            session,
+            user.client,
+            form.channels.data or [],
+            all_channels=form.all_channels.data,
+            via=GrantedVia.PERMISSION_SCREEN,
+            actor=f"client_user:{user.public_id}",
+        )
+    except ForeignChannel as error:
+        return error_page(400, "Nothing was changed", str(error))
+    session.commit()
+    return _back_to_partner(flow, user, shared=_ids(outcome.shared), revoked=_ids(outcome.revoked))
+
+
+def _back_to_partner(
+    flow: flows.Flow,
+    user: ClientUser,
+    *,
+    shared: list[str] | None = None,
+    revoked: list[str] | None = None,
+    error: str | None = None,
+) -> Response:
+    target = callback_url(
+        flow.request.redirect_url,
+        flow.partner.signing_secret,
+        client_id=user.client.public_id,
+        issuer=current_app.config["ISSUER"] or request.url_root.rstrip("/"),
+        state=flow.request.state,
+        shared=shared,
+        revoked=revoked,
+        error=error,
+    )
+    return redirect(target, 303)
+
+
+def _ids(channels: list[Channel]) -> list[str]:
+    return [channel.public_id for channel in channels]
+
+
+def load_flow(token: str) -> flows.Flow:
+    return flows.load(get_session(), token)
+
+
+def consent_url(token: str) -> str:
+    return url_for("consent.consent", flow=token)
+
+
+def refuse_flow(error: flows.FlowError) -> tuple[str, int]:
+    restart = None
+    if error.request is not None:
+        screen = url_for("consent.permission", partner_id=error.request.partner_id)
+        restart = f"{screen}?{urlencode(error.request.query())}"
+    return error_page(
+        400,
+        "This permission request can't be used",
+        f"{error} Start again from your partner's website.",
+        restart_url=restart,
+    )
+
+
+def wrong_account(user: ClientUser, flow: flows.Flow) -> tuple[str, int]:
+    return error_page(
+        403,
+        "This account belongs to another partner",
+        f"You are logged in as {user.email} of {user.client.name}, which is not a client of "
+        f"{flow.partner.brand_name}. Log out to continue with another account.",
+        logout_form=FlowForm(flow=flow.token),
+    )

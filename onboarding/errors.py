@@ -1,0 +1,21 @@
+"""Exceptions the domain raises; the web layers turn them into pages or problem+json."""
+
+
+class DomainError(Exception):
+    """A request the rules refuse. The message is safe to show to the person who made it."""
+
+
+class InvalidInput(DomainError):
+    pass
+
+
+class NotFound(DomainError):
+    pass
+
+
+class ForeignChannel(DomainError):
+    """A channel id that is not one of the client's own."""
+
+
+class Conflict(DomainError):
+    pass

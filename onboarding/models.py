@@ -1,0 +1,252 @@
+"""The tables. Rules live in the services; invariants a race could break are constraints here."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from onboarding.db import Base, UTCDateTime, utcnow
+from onboarding.ids import new_id
+
+
+class BillingModel(enum.StrEnum):
+    PARTNER_PAYMENT = "partner_payment"
+    DIRECT_PAYMENT = "direct_payment"
+
+
+class ChannelStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+
+
+class GrantedVia(enum.StrEnum):
+    BILLING_DEFAULT = "billing_default"
+    PERMISSION_SCREEN = "permission_screen"
+    CLIENT_HUB = "client_hub"
+    ALL_CHANNELS = "all_channels"
+    OPERATOR = "operator"
+
+
+class Side(enum.StrEnum):
+    PARTNER = "partner"
+    CLIENT = "client"
+
+
+def _in(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+def _public_id(prefix: str) -> Mapped[str]:
+    return mapped_column(String(64), unique=True, default=lambda: new_id(prefix))
+
+
+class Partner(Base):
+    __tablename__ = "partner"
+    __table_args__ = (CheckConstraint(_in("billing_model", BillingModel), name="billing_model"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = _public_id("pa")
+    name: Mapped[str] = mapped_column(String(200))
+    brand_name: Mapped[str] = mapped_column(String(200))
+    billing_model: Mapped[str] = mapped_column(String(32))
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    # Kept in the clear: callbacks and webhooks are signed with it (HMAC is symmetric).
+    signing_secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    redirect_urls: Mapped[list[PartnerRedirectUrl]] = relationship(
+        order_by="PartnerRedirectUrl.id", cascade="all, delete-orphan"
+    )
+
+
+class PartnerRedirectUrl(Base):
+    __tablename__ = "partner_redirect_url"
+    __table_args__ = (UniqueConstraint("partner_id", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PartnerUser(Base):
+    __tablename__ = "partner_user"
+    __table_args__ = (CheckConstraint("role IN ('owner', 'member')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = _public_id("pu")
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partner: Mapped[Partner] = relationship()
+
+
+class PartnerApiKey(Base):
+    """A partner's credential for the Partner API; only its SHA-256 is kept."""
+
+    __tablename__ = "partner_api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = _public_id("pk")
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OAuthClient(Base):
+    """OAuth 2.0 client-credentials pair of a partner; only the secret's SHA-256 is kept."""
+
+    __tablename__ = "oauth_client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Client(Base):
+    __tablename__ = "client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = _public_id("cl")
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    partner_payload: Mapped[str | None] = mapped_column(String(512))
+    # "All numbers, including numbers added later" is shared with the partner.
+    all_channels: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partner: Mapped[Partner] = relationship()
+    channels: Mapped[list[Channel]] = relationship(order_by="Channel.id", back_populates="client")
+
+
+class ClientUser(Base):
+    __tablename__ = "client_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = _public_id("cu")
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship()
+
+
+class Channel(Base):
+    __tablename__ = "channel"
+    __table_args__ = (CheckConstraint(_in("status", ChannelStatus), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = _public_id("ch")
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"), index=True)
+    # E.164; a number belongs to one WhatsApp Business account at a time.
+    phone_number: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship(back_populates="channels")
+    permission: Mapped[Permission | None] = relationship(
+        back_populates="channel", cascade="all, delete-orphan", uselist=False
+    )
+
+
+class Permission(Base):
+    """The partner may generate API keys for the channel. A row exists exactly while shared."""
+
+    __tablename__ = "permission"
+    __table_args__ = (CheckConstraint(_in("granted_via", GrantedVia), name="granted_via"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channel.id", ondelete="CASCADE"), unique=True
+    )
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    granted_via: Mapped[str] = mapped_column(String(32))
+    granted_by: Mapped[str] = mapped_column(String(100))
+
+    channel: Mapped[Channel] = relationship(back_populates="permission")
+
+
+class ApiKey(Base):
+    """A channel's messaging API key; only its SHA-256 is kept."""
+
+    __tablename__ = "api_key"
+    __table_args__ = (CheckConstraint(_in("created_by", Side), name="created_by"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = _public_id("key")
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channel.id", ondelete="CASCADE"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """One thing that happened, visible to the partner (feed, webhooks) and to the client.
+
+    The integer id orders the feed; the public id is the webhook id.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_partner_id_id", "partner_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = _public_id("ev")
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id"), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookOutbox(Base):
+    """One event waiting for (or done with) delivery to the partner's webhook URL."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+        Index("ix_webhook_outbox_partner_id_status", "partner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_event.id"), unique=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UsedFlowNonce(Base):
+    """A consent flow token that was spent; inserting twice fails, so each token works once."""
+
+    __tablename__ = "used_flow_nonce"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

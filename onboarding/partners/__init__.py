@@ -1,0 +1,1 @@
+"""Partners: their settings, staff, credentials and registered redirect URLs."""

@@ -1,0 +1,49 @@
+"""Which redirect URLs a partner may register, and the exact-match rule for using them."""
+
+from urllib.parse import parse_qsl, urlsplit
+
+from onboarding.errors import InvalidInput
+
+# The callback adds these; a registered URL that had them would make the callback ambiguous.
+CALLBACK_PARAMS = frozenset(
+    {"client", "channels", "revoked", "state", "iss", "ts", "signature", "error"}
+)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
+MAX_LENGTH = 2000
+
+
+def check_redirect_url(url: str) -> str:
+    """Return the URL unchanged if it may be registered; raise InvalidInput saying why not."""
+    if len(url) > MAX_LENGTH:
+        raise InvalidInput(f"A redirect URL is at most {MAX_LENGTH} characters.")
+    if url != url.strip() or any(ord(c) < 0x21 or c in "\\\x7f" for c in url):
+        raise InvalidInput("A redirect URL has no spaces, control characters or backslashes.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise InvalidInput("This redirect URL cannot be parsed.") from None
+    host = parts.hostname or ""
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise InvalidInput("A redirect URL must use https (http only for localhost).")
+    if parts.scheme not in ("https", "http") or not host:
+        raise InvalidInput("A redirect URL must be an absolute https URL.")
+    if "#" in url:
+        raise InvalidInput("A redirect URL has no fragment (#).")
+    if "@" in parts.netloc:
+        raise InvalidInput("A redirect URL has no user name or password.")
+    if port == 0:
+        raise InvalidInput("This redirect URL's port is not valid.")
+    taken = CALLBACK_PARAMS.intersection(name for name, _ in parse_qsl(parts.query, True))
+    if taken:
+        raise InvalidInput(
+            "A redirect URL's query may not use the callback's parameters: "
+            + ", ".join(sorted(taken))
+            + "."
+        )
+    return url
+
+
+def is_registered(url: str, registered: list[str]) -> bool:
+    """RFC 9700 §4.1.3: exact string comparison, nothing normalised."""
+    return url in registered

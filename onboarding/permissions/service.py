@@ -1,0 +1,166 @@
+"""Permission rules. Every grant, removal and channel creation goes through here.
+
+Callers own the transaction: these functions add to the session and never commit, so a change,
+its audit events and its outbox rows land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from onboarding.db import utcnow
+from onboarding.errors import Conflict, ForeignChannel
+from onboarding.models import (
+    ApiKey,
+    BillingModel,
+    Channel,
+    ChannelStatus,
+    Client,
+    GrantedVia,
+    Permission,
+    Side,
+)
+from onboarding.permissions import events
+
+
+def is_shared(channel: Channel) -> bool:
+    """R1/R4: the partner may generate API keys for the channel."""
+    return channel.permission is not None
+
+
+def key_holder(channel: Channel) -> Side:
+    """R6: one side at a time makes a channel's keys: the partner while shared, else the client."""
+    return Side.PARTNER if is_shared(channel) else Side.CLIENT
+
+
+def add_channel(
+    session: Session,
+    client: Client,
+    phone_number: str,
+    name: str,
+    *,
+    actor: str,
+    status: ChannelStatus = ChannelStatus.PENDING,
+) -> Channel:
+    """Create a channel and apply R2: billing default first, then the client's "all numbers"."""
+    if session.scalar(select(Channel.id).where(Channel.phone_number == phone_number)):
+        raise Conflict("This number is already connected to a WhatsApp Business account.")
+    channel = Channel(client=client, phone_number=phone_number, name=name, status=status)
+    session.add(channel)
+    session.flush()
+    events.record(
+        session,
+        "channel.created",
+        partner=client.partner,
+        client=client,
+        actor=actor,
+        channel_id=channel.public_id,
+        phone_number=phone_number,
+    )
+    if client.partner.billing_model == BillingModel.PARTNER_PAYMENT:
+        grant(session, client, [channel], via=GrantedVia.BILLING_DEFAULT, actor=actor)
+    elif client.all_channels:
+        grant(session, client, [channel], via=GrantedVia.ALL_CHANNELS, actor=actor)
+    return channel
+
+
+def grant(
+    session: Session, client: Client, channels: Iterable[Channel], *, via: GrantedVia, actor: str
+) -> list[Channel]:
+    """Share the channels with the client's partner; returns those that were not shared yet."""
+    newly = [channel for channel in _own(client, channels) if not is_shared(channel)]
+    for channel in newly:
+        channel.permission = Permission(
+            partner_id=client.partner_id, granted_via=via, granted_by=actor, granted_at=utcnow()
+        )
+    if newly:
+        session.flush()
+        _record_change(session, client, "permission.granted", newly, via=via, actor=actor)
+    return newly
+
+
+def revoke(
+    session: Session, client: Client, channels: Iterable[Channel], *, via: GrantedVia, actor: str
+) -> list[Channel]:
+    """R3: take the partner's permission away and disable the keys the partner generated."""
+    gone = [channel for channel in _own(client, channels) if is_shared(channel)]
+    for channel in gone:
+        channel.permission = None
+    if gone:
+        session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.channel_id.in_([channel.id for channel in gone]),
+                ApiKey.created_by == Side.PARTNER,
+                ApiKey.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+        session.flush()
+        _record_change(session, client, "permission.revoked", gone, via=via, actor=actor)
+    return gone
+
+
+@dataclass(frozen=True)
+class ShareOutcome:
+    shared: list[Channel]
+    granted: list[Channel]
+    revoked: list[Channel]
+
+
+def set_shared(
+    session: Session,
+    client: Client,
+    channel_ids: Sequence[str],
+    *,
+    all_channels: bool,
+    via: GrantedVia,
+    actor: str,
+) -> ShareOutcome:
+    """Make the shared set exactly `channel_ids` (every channel with `all_channels`).
+
+    Raises ForeignChannel, before changing anything, when an id is not one of the client's own.
+    """
+    by_id = {channel.public_id: channel for channel in client.channels}
+    unknown = set(channel_ids) - by_id.keys()
+    if unknown:
+        raise ForeignChannel("One of the selected numbers does not belong to your account.")
+    wanted = set(by_id) if all_channels else set(channel_ids)
+    client.all_channels = all_channels
+    granted = grant(session, client, [by_id[i] for i in by_id if i in wanted], via=via, actor=actor)
+    revoked = revoke(
+        session, client, [by_id[i] for i in by_id if i not in wanted], via=via, actor=actor
+    )
+    shared = [channel for channel in client.channels if is_shared(channel)]
+    return ShareOutcome(shared=shared, granted=granted, revoked=revoked)
+
+
+def _own(client: Client, channels: Iterable[Channel]) -> list[Channel]:
+    channels = list(channels)
+    if any(channel.client_id != client.id for channel in channels):
+        raise ForeignChannel("One of the numbers does not belong to this client.")
+    return channels
+
+
+def _record_change(
+    session: Session,
+    client: Client,
+    type: str,
+    channels: list[Channel],
+    *,
+    via: GrantedVia,
+    actor: str,
+) -> None:
+    events.record(
+        session,
+        type,
+        partner=client.partner,
+        client=client,
+        actor=actor,
+        channel_ids=[channel.public_id for channel in channels],
+        via=via.value,
+    )

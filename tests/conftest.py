@@ -1,0 +1,86 @@
+"""Fixtures: each test runs on every available engine, inside a transaction rolled back after it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from onboarding import create_app
+from tests.databases import backends, migrated_database
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+FLOW = re.compile(r'name="flow" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session", params=backends())
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Engine]]:
+    with migrated_database(request.param, tmp_path_factory.mktemp(request.param)) as database:
+        yield database
+
+
+@pytest.fixture
+def connection(database: tuple[str, Engine]) -> Iterator[Connection]:
+    _url, engine = database
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def app(database: tuple[str, Engine], connection: Connection, tmp_path: Path) -> Flask:
+    url, _engine = database
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test-secret-key",
+            "BASE_URL": "http://hub.test",
+        }
+    )
+    app.instance_path = str(tmp_path)
+    # Every session the app opens joins the test's transaction; its commits become savepoints.
+    app.extensions["db"].sessionmaker = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    return app
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    """A session of the app's own kind, for arranging data and checking results."""
+    with app.app_context():
+        session: Session = app.extensions["db"].sessionmaker()
+        yield session
+        session.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def flow_token(html: str) -> str:
+    match = FLOW.search(html)
+    assert match, "the page has no flow token"
+    return match.group(1)
