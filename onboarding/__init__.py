@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from onboarding.config import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_FLOW_AGE = 15 * 60  # SPEC §5.2: a permission request lives at most 15 minutes
 csrf = CSRFProtect()
 
 
@@ -57,6 +58,8 @@ def _fill_in_defaults(app: Flask) -> None:
     if not app.config["DATABASE_URL"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'onboarding.db'}"
+    if not 0 < app.config["FLOW_MAX_AGE"] <= MAX_FLOW_AGE:
+        raise ValueError(f"ONBOARDING_FLOW_MAX_AGE must be 1 to {MAX_FLOW_AGE} seconds")
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
 

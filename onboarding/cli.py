@@ -120,7 +120,7 @@ def new_partner(
         webhook_url=webhook_url,
     )
     password = secrets.token_urlsafe(12)
-    email = owner_email or f"owner@{partner.public_id.lower().replace('_', '-')}.example"
+    email = owner_email or f"owner-{secrets.token_hex(4)}@partners.example"
     create_partner_user(session, partner, email=email, password=password, role="owner")
     return partner, {
         "partner_id": partner.public_id,

@@ -44,7 +44,7 @@ def app(database: tuple[str, Engine], connection: Connection, tmp_path: Path) ->
             "TESTING": True,
             "DATABASE_URL": url,
             "SECRET_KEY": "test-secret-key",
-            "BASE_URL": "http://hub.test",
+            "BASE_URL": "https://hub.test",
         }
     )
     app.instance_path = str(tmp_path)

@@ -33,7 +33,8 @@ class FlowError(DomainError):
 
 def _serializer() -> URLSafeTimedSerializer:
     config = current_app.config
-    keys = [config["SECRET_KEY"], *config["SECRET_KEY_FALLBACKS"]]
+    # itsdangerous signs with the last key and accepts every one: oldest first.
+    keys = [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
     return URLSafeTimedSerializer(keys, salt=SALT)
 
 
