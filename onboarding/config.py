@@ -9,7 +9,7 @@ DEFAULTS: dict[str, Any] = {
     # None means "random per process" in development; production must set ONBOARDING_SECRET_KEY.
     "SECRET_KEY": None,
     "SECRET_KEY_FALLBACKS": [],
-    # The callback's `iss`; None means the base URL the request came in on.
+    # The callback's `iss`; None means BASE_URL.
     "ISSUER": None,
     # Absolute base URL used where no request is at hand (CLI links); no trailing slash.
     "BASE_URL": "http://127.0.0.1:5000",
@@ -21,4 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "WTF_CSRF_TIME_LIMIT": None,  # the CSRF token lives as long as the session does
+    # Flask-WTF's HTTPS check wants a Referer, which `Referrer-Policy: no-referrer` withholds;
+    # the token plus the SameSite=Lax session cookie already stop cross-site posts.
+    "WTF_CSRF_SSL_STRICT": False,
 }

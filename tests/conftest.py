@@ -57,11 +57,14 @@ def app(database: tuple[str, Engine], connection: Connection, tmp_path: Path) ->
 
 @pytest.fixture
 def db(app: Flask) -> Iterator[Session]:
-    """A session of the app's own kind, for arranging data and checking results."""
-    with app.app_context():
-        session: Session = app.extensions["db"].sessionmaker()
-        yield session
-        session.close()
+    """A session of the app's own kind, for arranging data and checking results.
+
+    No app context is held open: Flask would reuse it for every test-client request, sharing `g`
+    (and so the request's database session) between them.
+    """
+    session: Session = app.extensions["db"].sessionmaker()
+    yield session
+    session.close()
 
 
 @pytest.fixture

@@ -7,4 +7,7 @@ class ConsentForm(FlaskForm):
     flow = HiddenField(validators=[DataRequired()])
     # Ownership of each id is the domain's to check, so that a foreign id is refused as a whole.
     channels = SelectMultipleField(choices=[], validate_choice=False)
-    all_channels = BooleanField("All numbers, including numbers added later")
+    # Only a ticked box counts: "0" or "off" from a script must not share every number.
+    all_channels = BooleanField(
+        "All numbers, including numbers added later", false_values=("", "0", "false", "off")
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 
@@ -62,6 +63,16 @@ class PermissionRequest:
             "lang": self.lang,
         }
         return {key: value for key, value in params.items() if value is not None}
+
+
+def strict_query(raw: bytes) -> MultiDict[str, str]:
+    """The query as UTF-8 text, refused (not patched up) when a value is not valid UTF-8,
+    so that `state` comes back exactly as it was sent."""
+    try:
+        pairs = parse_qsl(raw.decode(), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInput("The link's parameters are not valid UTF-8.") from None
+    return MultiDict(pairs)
 
 
 def parse_request(partner: Partner, args: MultiDict[str, str]) -> PermissionRequest:

@@ -12,11 +12,12 @@ from onboarding.auth.session import current_client_user
 from onboarding.consent import flow as flows
 from onboarding.consent.callback import callback_url
 from onboarding.consent.forms import ConsentForm
-from onboarding.consent.request import parse_request
+from onboarding.consent.request import parse_request, strict_query
 from onboarding.db import get_session
 from onboarding.errors import ForeignChannel, InvalidInput
 from onboarding.models import Channel, ClientUser, GrantedVia
 from onboarding.pages import error_page
+from onboarding.partners.redirects import is_registered
 from onboarding.partners.service import find_partner
 from onboarding.permissions.service import is_shared, set_shared
 
@@ -31,7 +32,7 @@ def permission(partner_id: str) -> Page:
     if partner is None:
         return error_page(404, "Unknown partner", "No integration partner has this id.")
     try:
-        asked = parse_request(partner, request.args)
+        asked = parse_request(partner, strict_query(request.query_string))
     except InvalidInput as error:
         return error_page(400, "This link is not valid", str(error), partner=partner)
     token = flows.issue(asked)
@@ -85,6 +86,14 @@ def consent() -> Page | str:
 
 
 def _answer(form: ConsentForm, flow: flows.Flow, user: ClientUser) -> Page:
+    registered = [entry.url for entry in flow.partner.redirect_urls]
+    if not is_registered(flow.request.redirect_url, registered):
+        return error_page(
+            400,
+            "Nothing was changed",
+            f"{flow.partner.brand_name} no longer accepts answers at this address. "
+            "Start again from your partner's website.",
+        )
     session = get_session()
     try:
         flows.spend(session, flow.nonce, flow.request)
@@ -120,7 +129,7 @@ def _back_to_partner(
         flow.request.redirect_url,
         flow.partner.signing_secret,
         client_id=user.client.public_id,
-        issuer=current_app.config["ISSUER"] or request.url_root.rstrip("/"),
+        issuer=current_app.config["ISSUER"] or current_app.config["BASE_URL"],
         state=flow.request.state,
         shared=shared,
         revoked=revoked,

@@ -2,6 +2,8 @@
 
 from urllib.parse import parse_qsl, urlsplit
 
+from werkzeug.urls import iri_to_uri
+
 from onboarding.errors import InvalidInput
 
 # The callback adds these; a registered URL that had them would make the callback ambiguous.
@@ -34,6 +36,9 @@ def check_redirect_url(url: str) -> str:
         raise InvalidInput("A redirect URL has no user name or password.")
     if port == 0:
         raise InvalidInput("This redirect URL's port is not valid.")
+    if iri_to_uri(url) != url:
+        # Location headers go out in this form; registering it keeps the match exact.
+        raise InvalidInput(f"Register this redirect URL in its encoded form: {iri_to_uri(url)}")
     taken = CALLBACK_PARAMS.intersection(name for name, _ in parse_qsl(parts.query, True))
     if taken:
         raise InvalidInput(
