@@ -19,3 +19,11 @@ class ForeignChannel(DomainError):
 
 class Conflict(DomainError):
     pass
+
+
+class PermissionMissing(DomainError):
+    """R1/R6: this side may not generate keys for the channel right now."""
+
+
+class ChannelNotRunning(Conflict):
+    """R8: keys only for running channels."""

@@ -56,6 +56,9 @@ class Partner(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     # Kept in the clear: callbacks and webhooks are signed with it (HMAC is symmetric).
     signing_secret: Mapped[str] = mapped_column(String(100))
+    # After a rotation webhooks carry a second signature with the old secret for a while.
+    previous_signing_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_signing_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     redirect_urls: Mapped[list[PartnerRedirectUrl]] = relationship(
@@ -118,6 +121,23 @@ class OAuthClient(Base):
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OAuthToken(Base):
+    """A short-lived bearer token from the client-credentials grant; only its SHA-256 is kept."""
+
+    __tablename__ = "oauth_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    oauth_client_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth_client.id", ondelete="CASCADE"), index=True
+    )
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(200), default="")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -241,6 +261,25 @@ class WebhookOutbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[AuditEvent] = relationship()
+    partner: Mapped[Partner] = relationship()
+
+
+class WebhookAttempt(Base):
+    """One try at delivering an outbox row: what the partner's endpoint answered, or why not."""
+
+    __tablename__ = "webhook_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_outbox.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    url: Mapped[str] = mapped_column(String(2000))
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[int] = mapped_column(default=0)
 
 
 class UsedFlowNonce(Base):

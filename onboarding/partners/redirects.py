@@ -1,6 +1,6 @@
 """Which redirect URLs a partner may register, and the exact-match rule for using them."""
 
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from werkzeug.urls import iri_to_uri
 
@@ -16,29 +16,7 @@ MAX_LENGTH = 2000
 
 def check_redirect_url(url: str) -> str:
     """Return the URL unchanged if it may be registered; raise InvalidInput saying why not."""
-    if len(url) > MAX_LENGTH:
-        raise InvalidInput(f"A redirect URL is at most {MAX_LENGTH} characters.")
-    if url != url.strip() or any(ord(c) < 0x21 or c in "\\\x7f" for c in url):
-        raise InvalidInput("A redirect URL has no spaces, control characters or backslashes.")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise InvalidInput("This redirect URL cannot be parsed.") from None
-    host = parts.hostname or ""
-    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
-        raise InvalidInput("A redirect URL must use https (http only for localhost).")
-    if parts.scheme not in ("https", "http") or not host:
-        raise InvalidInput("A redirect URL must be an absolute https URL.")
-    if "#" in url:
-        raise InvalidInput("A redirect URL has no fragment (#).")
-    if "@" in parts.netloc:
-        raise InvalidInput("A redirect URL has no user name or password.")
-    if port == 0:
-        raise InvalidInput("This redirect URL's port is not valid.")
-    if iri_to_uri(url) != url:
-        # Location headers go out in this form; registering it keeps the match exact.
-        raise InvalidInput(f"Register this redirect URL in its encoded form: {iri_to_uri(url)}")
+    parts = _check_https_url(url, "A redirect URL")
     taken = CALLBACK_PARAMS.intersection(name for name, _ in parse_qsl(parts.query, True))
     if taken:
         raise InvalidInput(
@@ -47,6 +25,39 @@ def check_redirect_url(url: str) -> str:
             + "."
         )
     return url
+
+
+def check_webhook_url(url: str) -> str:
+    """The same rules as for redirect URLs, except that any query is fine."""
+    _check_https_url(url, "A webhook URL")
+    return url
+
+
+def _check_https_url(url: str, what: str) -> SplitResult:
+    if len(url) > MAX_LENGTH:
+        raise InvalidInput(f"{what} is at most {MAX_LENGTH} characters.")
+    if url != url.strip() or any(ord(c) < 0x21 or c in "\\\x7f" for c in url):
+        raise InvalidInput(f"{what} has no spaces, control characters or backslashes.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise InvalidInput(f"{what} that cannot be parsed: {url}") from None
+    host = parts.hostname or ""
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise InvalidInput(f"{what} must use https (http only for localhost).")
+    if parts.scheme not in ("https", "http") or not host:
+        raise InvalidInput(f"{what} must be an absolute https URL.")
+    if "#" in url:
+        raise InvalidInput(f"{what} has no fragment (#).")
+    if "@" in parts.netloc:
+        raise InvalidInput(f"{what} has no user name or password.")
+    if port == 0:
+        raise InvalidInput(f"{what} needs a valid port.")
+    if iri_to_uri(url) != url:
+        # Location headers go out in this form; registering it keeps the match exact.
+        raise InvalidInput(f"Register the URL in its encoded form: {iri_to_uri(url)}")
+    return parts
 
 
 def is_registered(url: str, registered: list[str]) -> bool:

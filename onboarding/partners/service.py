@@ -19,7 +19,7 @@ from onboarding.models import (
     PartnerRedirectUrl,
     PartnerUser,
 )
-from onboarding.partners.redirects import check_redirect_url
+from onboarding.partners.redirects import check_redirect_url, check_webhook_url
 from onboarding.security import hash_password, issue_secret, new_signing_secret
 
 
@@ -48,7 +48,7 @@ def create_partner(
         name=name,
         brand_name=(brand_name or name).strip(),
         billing_model=BillingModel(billing_model),
-        webhook_url=check_redirect_url(webhook_url) if webhook_url else None,
+        webhook_url=check_webhook_url(webhook_url) if webhook_url else None,
         signing_secret=new_signing_secret(),
     )
     session.add(partner)
