@@ -38,6 +38,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from onboarding.auth.views import bp as auth_bp
     from onboarding.client_hub.views import bp as client_hub_bp
     from onboarding.consent.views import bp as consent_bp
+    from onboarding.messaging import views as messaging
+    from onboarding.partner_api import views as partner_api
 
     db.init_app(app)
     security.init_app(app)
@@ -47,6 +49,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(consent_bp)
     app.register_blueprint(client_hub_bp)
+    partner_api.init_app(app)
+    messaging.init_app(app)
     if app.config["DEMO_RECEIVER"]:
         from onboarding.demo.views import bp as demo_bp
 

@@ -14,6 +14,10 @@ DEFAULTS: dict[str, Any] = {
     # Absolute base URL used where no request is at hand (CLI links); no trailing slash.
     "BASE_URL": "http://127.0.0.1:5000",
     "FLOW_MAX_AGE": 15 * 60,
+    # Lifetime of OAuth access tokens from POST /api/v1/token, in seconds.
+    "API_TOKEN_TTL": 15 * 60,
+    # Partner API requests per partner per minute, per process.
+    "API_RATE_LIMIT": 600,
     "PROXY_FIX": False,
     # Serve /demo/callback, a stand-in partner page for `make run`.
     "DEMO_RECEIVER": False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -16,7 +16,14 @@ def error_page(status: int, title: str, message: str, **context: object) -> tupl
     ), status
 
 
-def _http_error(error: HTTPException) -> tuple[str, int]:
+API_PREFIXES = ("/api/", "/messaging/")
+
+
+def _http_error(error: HTTPException) -> Response | tuple[str, int]:
+    if request.path.startswith(API_PREFIXES):
+        from onboarding.partner_api.errors import ApiError, problem
+
+        return problem(ApiError(error.code or 500, error.description or error.name))
     return error_page(error.code or 500, error.name, error.description or "")
 
 

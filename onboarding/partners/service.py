@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -97,3 +98,42 @@ def create_partner_user(
 
 def find_partner(session: Session, public_id: str) -> Partner | None:
     return session.scalar(select(Partner).where(Partner.public_id == public_id))
+
+
+SETTINGS = ("redirect_urls", "webhook_url", "billing_model", "brand_name")
+
+
+def update_settings(session: Session, partner: Partner, changes: dict[str, Any]) -> None:
+    """Apply a partial update of the partner's integration settings, all or nothing.
+
+    A new billing model applies to channels created afterwards (R2); existing grants stay.
+    """
+    unknown = set(changes) - set(SETTINGS)
+    if unknown:
+        raise InvalidInput(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    if "redirect_urls" in changes:
+        urls = changes["redirect_urls"]
+        if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
+            raise InvalidInput("redirect_urls is a list of URLs.")
+        if len(set(urls)) != len(urls):
+            raise InvalidInput("redirect_urls lists a URL twice.")
+        for url in urls:
+            check_redirect_url(url)
+        kept = {entry.url: entry for entry in partner.redirect_urls}
+        partner.redirect_urls = [kept.get(url) or PartnerRedirectUrl(url=url) for url in urls]
+    if "webhook_url" in changes:
+        url = changes["webhook_url"]
+        if url is not None and not isinstance(url, str):
+            raise InvalidInput("webhook_url is a URL or null.")
+        partner.webhook_url = check_webhook_url(url) if url else None
+    if "billing_model" in changes:
+        try:
+            partner.billing_model = BillingModel(changes["billing_model"])
+        except ValueError:
+            raise InvalidInput("billing_model is partner_payment or direct_payment.") from None
+    if "brand_name" in changes:
+        brand = changes["brand_name"]
+        if not isinstance(brand, str) or not 1 <= len(brand.strip()) <= 200:
+            raise InvalidInput("brand_name is 1 to 200 characters.")
+        partner.brand_name = brand.strip()
+    session.flush()

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, jsonify, request
+
+from onboarding.db import get_session
+from onboarding.partner_api.errors import ApiError, problem
+from onboarding.permissions.keys import channel_for_key
+
+bp = Blueprint("messaging", __name__, url_prefix="/messaging/v1")
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> Response:
+    return problem(error)
+
+
+@bp.get("/channel")
+def channel() -> Response:
+    """Which channel this key belongs to; 401 once the key is revoked."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    found = channel_for_key(get_session(), key) if scheme.lower() == "bearer" and key else None
+    if found is None:
+        raise ApiError(401, "The channel API key is missing, unknown or revoked.")
+    return jsonify(
+        {
+            "channel_id": found.public_id,
+            "client_id": found.client.public_id,
+            "phone_number": found.phone_number,
+        }
+    )
+
+
+def init_app(app: Flask) -> None:
+    from onboarding import csrf
+
+    csrf.exempt(bp)
+    app.register_blueprint(bp)

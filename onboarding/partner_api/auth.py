@@ -1,0 +1,58 @@
+"""Who is calling: a partner API key (`X-API-Key`) or an OAuth bearer token, never both."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from authlib.oauth2 import OAuth2Error
+from flask import current_app, request
+from sqlalchemy import select
+
+from onboarding.db import get_session
+from onboarding.models import OAuthClient, Partner, PartnerApiKey
+from onboarding.partner_api.errors import ApiError
+from onboarding.partner_api.oauth import bearer_token
+from onboarding.partner_api.ratelimit import RateLimiter
+from onboarding.security import hash_secret
+
+
+def authenticate() -> tuple[Partner, str]:
+    """The calling partner and the actor name its changes are audited under."""
+    session = get_session()
+    api_key = request.headers.get("X-API-Key")
+    if api_key is not None:
+        row = session.scalar(
+            select(PartnerApiKey).where(
+                PartnerApiKey.key_hash == hash_secret(api_key), PartnerApiKey.revoked_at.is_(None)
+            )
+        )
+        if row is None:
+            raise ApiError(401, "The API key is not valid.")
+        return session.get_one(Partner, row.partner_id), f"partner_api_key:{row.public_id}"
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        try:
+            token = bearer_token()
+        except OAuth2Error:
+            raise ApiError(401, "The access token is not valid or has expired.") from None
+        client = session.get_one(OAuthClient, token.oauth_client_id)
+        return session.get_one(Partner, token.partner_id), f"oauth_client:{client.client_id}"
+    raise ApiError(401, "Send an X-API-Key header or an Authorization: Bearer token.")
+
+
+def partner_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Authenticate, then hand the view the partner named by the path: only one's own."""
+
+    @wraps(view)
+    def wrapped(partner_id: str, **kwargs: Any) -> Any:
+        partner, actor = authenticate()
+        if partner.public_id != partner_id:
+            raise ApiError(403, "These credentials belong to another partner.")
+        limiter: RateLimiter = current_app.extensions["rate_limiter"]
+        retry_after = limiter.hit(partner.public_id)
+        if retry_after:
+            raise ApiError(429, "Too many requests; slow down.", retry_after=retry_after)
+        return view(partner, actor, **kwargs)
+
+    return wrapped

@@ -1,0 +1,81 @@
+"""RFC 9457 problem+json for every refusal of the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, json
+
+from onboarding.errors import (
+    ChannelNotRunning,
+    Conflict,
+    DomainError,
+    ForeignChannel,
+    InvalidInput,
+    NotFound,
+    PermissionMissing,
+)
+
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    500: "Internal server error",
+}
+CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "invalid_request",
+    409: "conflict",
+    415: "invalid_request",
+    429: "rate_limited",
+    500: "internal_error",
+}
+# Most specific first: ChannelNotRunning is a Conflict.
+DOMAIN_ERRORS: list[tuple[type[DomainError], int, str]] = [
+    (ChannelNotRunning, 409, "channel_not_running"),
+    (PermissionMissing, 403, "permission_missing"),
+    (Conflict, 409, "conflict"),
+    (NotFound, 404, "not_found"),
+    (ForeignChannel, 400, "invalid_request"),
+    (InvalidInput, 400, "invalid_request"),
+]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.code = code or CODES.get(status, "invalid_request")
+        self.extra = extra
+
+
+def from_domain(error: DomainError) -> ApiError:
+    for kind, status, code in DOMAIN_ERRORS:
+        if isinstance(error, kind):
+            return ApiError(status, str(error), code)
+    return ApiError(400, str(error))
+
+
+def problem(error: ApiError) -> Response:
+    body = {
+        "type": f"urn:onboarding:problem:{error.code}",  # stable; not meant to be fetched
+        "title": TITLES.get(error.status, "Error"),
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        **error.extra,
+    }
+    response = Response(json.dumps(body), status=error.status)
+    response.content_type = "application/problem+json"
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="partner-api"'
+    return response

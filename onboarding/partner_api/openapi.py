@@ -1,0 +1,395 @@
+"""The OpenAPI 3.1 description of the Partner API, served at /api/v1/openapi.json.
+
+Written by hand next to the views; tests/test_partner_api.py validates every response the tests
+receive against the schema documented here for its path, method and status.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from onboarding.partner_api.errors import CODES
+from onboarding.partner_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}
+TIME = {"type": "string", "format": "date-time"}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
+
+
+def listing(name: str, item: str) -> dict[str, Any]:
+    return obj(
+        {name: {"type": "array", "items": ref(item)}, "next_cursor": {"type": ["string", "null"]}}
+    )
+
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": obj(
+        {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {
+                "type": "string",
+                "enum": sorted(set(CODES.values()) | {"permission_missing", "channel_not_running"}),
+            },
+            "permission_url": {"type": "string", "format": "uri"},
+            "retry_after": {"type": "integer"},
+        },
+        required=["type", "title", "status", "detail", "code"],
+    ),
+    "Partner": obj(
+        {
+            "id": ID,
+            "name": {"type": "string"},
+            "brand_name": {"type": "string"},
+            "billing_model": {"enum": ["partner_payment", "direct_payment"]},
+            "redirect_urls": {"type": "array", "items": {"type": "string", "format": "uri"}},
+            "webhook_url": {"type": ["string", "null"], "format": "uri"},
+            "created_at": TIME,
+        }
+    ),
+    "PartnerUpdate": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "redirect_urls": {"type": "array", "items": {"type": "string", "format": "uri"}},
+            "webhook_url": {"type": ["string", "null"], "format": "uri"},
+            "billing_model": {"enum": ["partner_payment", "direct_payment"]},
+            "brand_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        },
+    },
+    "Client": obj(
+        {
+            "id": ID,
+            "name": {"type": "string"},
+            "partner_payload": {"type": ["string", "null"]},
+            "all_channels": {"type": "boolean"},
+            "created_at": TIME,
+        }
+    ),
+    "Channel": obj(
+        {
+            "id": ID,
+            "client_id": ID,
+            "phone_number": {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$"},
+            "name": {"type": "string"},
+            "status": {"enum": ["pending", "running"]},
+            "permission": {"enum": ["shared", "missing"]},
+            "created_at": TIME,
+        }
+    ),
+    "ClientWithChannels": {
+        "allOf": [ref("Client"), obj({"channels": {"type": "array", "items": ref("Channel")}})]
+    },
+    "Permission": obj(
+        {
+            "channel_id": ID,
+            "client_id": ID,
+            "status": {"enum": ["shared", "missing"]},
+            "granted_at": NULLABLE_TIME,
+            "granted_via": {
+                "enum": [
+                    "billing_default",
+                    "permission_screen",
+                    "client_hub",
+                    "all_channels",
+                    "operator",
+                    None,
+                ]
+            },
+        }
+    ),
+    "ApiKey": obj(
+        {
+            "id": ID,
+            "prefix": {"type": "string"},
+            "channel_id": ID,
+            "created_by": {"enum": ["partner", "client"]},
+            "created_at": TIME,
+            "revoked_at": NULLABLE_TIME,
+        }
+    ),
+    "NewApiKey": {
+        "allOf": [
+            ref("ApiKey"),
+            obj({"api_key": {"type": "string", "description": "Shown once; store it now."}}),
+        ]
+    },
+    "PermissionLinkRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "client_id": ID,
+            "channels": {"type": "array", "items": ID},
+            "redirect_url": {"type": "string", "format": "uri"},
+            "state": {"type": "string", "maxLength": 512},
+            "number": {"type": "string"},
+            "email": {"type": "string"},
+            "name": {"type": "string"},
+            "next": {"enum": ["login", "signup"]},
+            "partner_payload": {"type": "string", "maxLength": 512},
+            "lang": {"type": "string"},
+        },
+    },
+    "PermissionLink": obj(
+        {"url": {"type": "string", "format": "uri"}, "client_id": {"type": ["string", "null"]}}
+    ),
+    "Event": obj(
+        {
+            "id": ID,
+            "type": {
+                "enum": [
+                    "client.created",
+                    "channel.created",
+                    "permission.granted",
+                    "permission.revoked",
+                    "api_key.created",
+                    "webhook.test",
+                ]
+            },
+            "created_at": TIME,
+            "data": {"type": "object"},
+        }
+    ),
+    "ClientList": listing("clients", "Client"),
+    "ChannelList": listing("channels", "Channel"),
+    "ApiKeyList": listing("api_keys", "ApiKey"),
+    "EventList": listing("events", "Event"),
+    "Token": obj(
+        {
+            "access_token": {"type": "string"},
+            "token_type": {"const": "Bearer"},
+            "expires_in": {"type": "integer"},
+        }
+    ),
+    "MessagingChannel": obj(
+        {"channel_id": ID, "client_id": ID, "phone_number": {"type": "string"}}
+    ),
+}
+
+PROBLEM = {"application/problem+json": {"schema": ref("Problem")}}
+
+
+def answer(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
+
+
+def refusals(*statuses: int) -> dict[str, Any]:
+    described = {
+        400: "Invalid request (`invalid_request`)",
+        401: "Missing or invalid credentials (`unauthorized`)",
+        403: "Another partner's path (`forbidden`)",
+        404: "Not one of this partner's objects (`not_found`)",
+        409: "Conflict",
+        415: "Not a JSON body",
+        429: "Rate limited (`rate_limited`); see `retry_after`",
+    }
+    return {str(s): {"description": described[s], "content": PROBLEM} for s in statuses}
+
+
+def parameter(
+    name: str, where: str, schema: dict[str, Any], description: str = ""
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "schema": schema,
+        "description": description,
+    }
+
+
+PARTNER = parameter("partner_id", "path", ID)
+CLIENT = parameter("client_id", "path", ID)
+CHANNEL = parameter("channel_id", "path", ID)
+PAGING = [
+    parameter(
+        "limit",
+        "query",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    ),
+    parameter("cursor", "query", {"type": "string"}, "The next_cursor of the previous page."),
+]
+AUTHED = [401, 403, 429]
+
+
+def operation(
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    parameters: list[Any] = (),  # type: ignore[assignment]
+    body: str | None = None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "summary": summary,
+        "parameters": list(parameters),
+        "responses": responses,
+    }
+    if body:
+        spec["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref(body)}},
+        }
+    return spec
+
+
+PATHS: dict[str, Any] = {
+    "/partners/{partner_id}": {
+        "get": operation(
+            "The partner's integration settings",
+            {"200": answer("Partner", "Settings"), **refusals(*AUTHED)},
+            parameters=[PARTNER],
+        ),
+        "patch": operation(
+            "Change settings (only the fields sent); redirect_urls replaces the list",
+            {
+                "200": answer("Partner", "Settings after the change"),
+                **refusals(400, 415, *AUTHED),
+            },
+            parameters=[PARTNER],
+            body="PartnerUpdate",
+        ),
+    },
+    "/partners/{partner_id}/clients": {
+        "get": operation(
+            "The partner's clients, oldest first",
+            {"200": answer("ClientList", "A page of clients"), **refusals(400, *AUTHED)},
+            parameters=[
+                PARTNER,
+                parameter("q", "query", {"type": "string"}, "Search in name and partner_payload"),
+                *PAGING,
+            ],
+        )
+    },
+    "/partners/{partner_id}/clients/{client_id}": {
+        "get": operation(
+            "One client with its channels and their permission",
+            {"200": answer("ClientWithChannels", "The client"), **refusals(404, *AUTHED)},
+            parameters=[PARTNER, CLIENT],
+        )
+    },
+    "/partners/{partner_id}/channels": {
+        "get": operation(
+            "Channels of the partner's clients",
+            {"200": answer("ChannelList", "A page of channels"), **refusals(400, *AUTHED)},
+            parameters=[
+                PARTNER,
+                parameter("client_id", "query", ID),
+                parameter("permission", "query", {"enum": ["shared", "missing"]}),
+                *PAGING,
+            ],
+        )
+    },
+    "/partners/{partner_id}/channels/{channel_id}/permission": {
+        "get": operation(
+            "Whether the partner may generate API keys for the channel (R4)",
+            {"200": answer("Permission", "Shared or missing"), **refusals(404, *AUTHED)},
+            parameters=[PARTNER, CHANNEL],
+        )
+    },
+    "/partners/{partner_id}/channels/{channel_id}/api_keys": {
+        "post": operation(
+            "Generate an API key (shown once); revokes the channel's previous keys",
+            {
+                "201": answer("NewApiKey", "The new key"),
+                **refusals(404, 401, 429),
+                "403": {
+                    "description": "`permission_missing` (with `permission_url`) or `forbidden`",
+                    "content": PROBLEM,
+                },
+                "409": {"description": "`channel_not_running`", "content": PROBLEM},
+            },
+            parameters=[PARTNER, CHANNEL],
+        ),
+        "get": operation(
+            "The channel's keys, metadata only",
+            {"200": answer("ApiKeyList", "A page of keys"), **refusals(400, 404, *AUTHED)},
+            parameters=[PARTNER, CHANNEL, *PAGING],
+        ),
+    },
+    "/partners/{partner_id}/permission_links": {
+        "post": operation(
+            "A ready link to the permission screen",
+            {"201": answer("PermissionLink", "The link"), **refusals(400, 404, 415, *AUTHED)},
+            parameters=[PARTNER],
+            body="PermissionLinkRequest",
+        )
+    },
+    "/partners/{partner_id}/events": {
+        "get": operation(
+            "The partner's events feed, oldest first (the same events as the webhooks)",
+            {"200": answer("EventList", "A page of events"), **refusals(400, 404, *AUTHED)},
+            parameters=[
+                PARTNER,
+                parameter("after", "query", ID, "Only events after this event id"),
+                *PAGING,
+            ],
+        )
+    },
+    "/token": {
+        "post": {
+            "summary": "OAuth 2.0 client credentials (form body or HTTP Basic)",
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": obj(
+                            {
+                                "grant_type": {"const": "client_credentials"},
+                                "client_id": {"type": "string"},
+                                "client_secret": {"type": "string"},
+                            },
+                            required=["grant_type"],
+                        )
+                    }
+                },
+            },
+            "responses": {
+                "200": answer("Token", "A short-lived bearer token"),
+                "400": {"description": "RFC 6749 error, e.g. unsupported_grant_type"},
+                "401": {"description": "RFC 6749 error `invalid_client`"},
+            },
+        }
+    },
+}
+
+
+@cache
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Onboarding Hub Partner API",
+            "version": "1",
+            "description": "Check clients' permission per channel, generate API keys, and "
+            "follow grants and removals. Errors are RFC 9457 problem+json.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"apiKey": []}, {"oauth2": []}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "oauth2": {
+                    "type": "oauth2",
+                    "flows": {"clientCredentials": {"tokenUrl": "/api/v1/token", "scopes": {}}},
+                },
+            },
+        },
+    }

@@ -1,0 +1,59 @@
+"""Cursor pagination: `limit` (1-500, default 100), an opaque `cursor`, `next_cursor` or null."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Any
+
+from flask import request
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from onboarding.partner_api.errors import ApiError
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+
+
+def page(
+    session: Session, query: Select[Any], key: InstrumentedAttribute[int]
+) -> tuple[Sequence[Any], str | None]:
+    """One page of `query` in ascending `key` order, after the request's cursor."""
+    limit = _limit()
+    after = decode_cursor(request.args.get("cursor"))
+    if after is not None:
+        query = query.where(key > after)
+    rows = session.scalars(query.order_by(key).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(getattr(rows[-1], key.key)) if more else None)
+
+
+def encode_cursor(after: int) -> str:
+    return base64.urlsafe_b64encode(f"after:{after}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "after" or not number.isdigit():
+            raise ValueError(text)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(400, "The cursor is not valid; use next_cursor as given.") from None
+
+
+def _limit() -> int:
+    raw = request.args.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ApiError(400, f"limit is a whole number from 1 to {MAX_LIMIT}.")
+    return int(raw)
+
+
+def listing(name: str, items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
+    return {name: items, "next_cursor": next_cursor}

@@ -1,0 +1,78 @@
+"""The JSON shapes of the API (documented in openapi.py, checked against it by the tests)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from onboarding.models import ApiKey, AuditEvent, Channel, Client, Partner
+from onboarding.permissions.service import is_shared
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def partner_json(partner: Partner) -> dict[str, Any]:
+    return {
+        "id": partner.public_id,
+        "name": partner.name,
+        "brand_name": partner.brand_name,
+        "billing_model": partner.billing_model,
+        "redirect_urls": [entry.url for entry in partner.redirect_urls],
+        "webhook_url": partner.webhook_url,
+        "created_at": timestamp(partner.created_at),
+    }
+
+
+def client_json(client: Client) -> dict[str, Any]:
+    return {
+        "id": client.public_id,
+        "name": client.name,
+        "partner_payload": client.partner_payload,
+        "all_channels": client.all_channels,
+        "created_at": timestamp(client.created_at),
+    }
+
+
+def channel_json(channel: Channel) -> dict[str, Any]:
+    return {
+        "id": channel.public_id,
+        "client_id": channel.client.public_id,
+        "phone_number": channel.phone_number,
+        "name": channel.name,
+        "status": channel.status,
+        "permission": "shared" if is_shared(channel) else "missing",
+        "created_at": timestamp(channel.created_at),
+    }
+
+
+def permission_json(channel: Channel) -> dict[str, Any]:
+    permission = channel.permission
+    return {
+        "channel_id": channel.public_id,
+        "client_id": channel.client.public_id,
+        "status": "shared" if permission else "missing",
+        "granted_at": timestamp(permission.granted_at) if permission else None,
+        "granted_via": permission.granted_via if permission else None,
+    }
+
+
+def api_key_json(key: ApiKey, channel: Channel) -> dict[str, Any]:
+    return {
+        "id": key.public_id,
+        "prefix": key.prefix,
+        "channel_id": channel.public_id,
+        "created_by": key.created_by,
+        "created_at": timestamp(key.created_at),
+        "revoked_at": timestamp(key.revoked_at),
+    }
+
+
+def event_json(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.public_id,
+        "type": event.type,
+        "created_at": timestamp(event.created_at),
+        "data": event.data,
+    }

@@ -1,0 +1,253 @@
+"""Partner API endpoints (SPEC §6). Each view: authenticate, look up within the partner, call the
+domain, serialise. Objects of other partners are simply not found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from onboarding.consent.links import permission_link
+from onboarding.db import get_session
+from onboarding.errors import DomainError
+from onboarding.models import ApiKey, AuditEvent, Channel, Client, Partner, Permission, Side
+from onboarding.partner_api import oauth
+from onboarding.partner_api.auth import partner_required
+from onboarding.partner_api.errors import ApiError, from_domain, problem
+from onboarding.partner_api.openapi import document
+from onboarding.partner_api.pagination import listing, page
+from onboarding.partner_api.serializers import (
+    api_key_json,
+    channel_json,
+    client_json,
+    event_json,
+    partner_json,
+    permission_json,
+)
+from onboarding.partners.service import update_settings
+from onboarding.permissions.keys import generate_api_key
+
+bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> Response:
+    get_session().rollback()
+    return problem(error)
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError) -> Response:
+    get_session().rollback()
+    return problem(from_domain(error))
+
+
+@bp.post("/token")
+def token() -> Response:
+    """OAuth 2.0 client credentials; errors follow RFC 6749 §5.2 (`invalid_client`, ...)."""
+    response: Response = current_app.extensions["oauth_server"].create_token_response()
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(document())
+
+
+@bp.get("/partners/<partner_id>")
+@partner_required
+def get_partner(partner: Partner, actor: str) -> Response:
+    return jsonify(partner_json(partner))
+
+
+@bp.patch("/partners/<partner_id>")
+@partner_required
+def patch_partner(partner: Partner, actor: str) -> Response:
+    session = get_session()
+    update_settings(session, partner, _json_body())
+    session.commit()
+    return jsonify(partner_json(partner))
+
+
+@bp.get("/partners/<partner_id>/clients")
+@partner_required
+def list_clients(partner: Partner, actor: str) -> Response:
+    query = select(Client).where(Client.partner_id == partner.id)
+    if q := request.args.get("q", "").strip():
+        pattern = f"%{_escape_like(q)}%"
+        query = query.where(
+            or_(
+                Client.name.ilike(pattern, escape="\\"),
+                Client.partner_payload.ilike(pattern, escape="\\"),
+            )
+        )
+    clients, next_cursor = page(get_session(), query, Client.id)
+    return jsonify(listing("clients", [client_json(c) for c in clients], next_cursor))
+
+
+@bp.get("/partners/<partner_id>/clients/<client_id>")
+@partner_required
+def get_client(partner: Partner, actor: str, client_id: str) -> Response:
+    client = _client(get_session(), partner, client_id)
+    return jsonify({**client_json(client), "channels": [channel_json(c) for c in client.channels]})
+
+
+@bp.get("/partners/<partner_id>/channels")
+@partner_required
+def list_channels(partner: Partner, actor: str) -> Response:
+    session = get_session()
+    query = select(Channel).join(Client).where(Client.partner_id == partner.id)
+    if client_id := request.args.get("client_id"):
+        query = query.where(Client.public_id == client_id)
+    shared = Channel.permission.has(Permission.partner_id == partner.id)
+    match request.args.get("permission"):
+        case None:
+            pass
+        case "shared":
+            query = query.where(shared)
+        case "missing":
+            query = query.where(~shared)
+        case _:
+            raise ApiError(400, "permission is shared or missing.")
+    channels, next_cursor = page(session, query, Channel.id)
+    return jsonify(listing("channels", [channel_json(c) for c in channels], next_cursor))
+
+
+@bp.get("/partners/<partner_id>/channels/<channel_id>/permission")
+@partner_required
+def get_permission(partner: Partner, actor: str, channel_id: str) -> Response:
+    return jsonify(permission_json(_channel(get_session(), partner, channel_id)))
+
+
+@bp.post("/partners/<partner_id>/channels/<channel_id>/api_keys")
+@partner_required
+def create_api_key(partner: Partner, actor: str, channel_id: str) -> tuple[Response, int]:
+    session = get_session()
+    channel = _channel(session, partner, channel_id)
+    try:
+        new = generate_api_key(session, channel, side=Side.PARTNER, actor=actor)
+    except DomainError as error:
+        refusal = from_domain(error)
+        if refusal.code == "permission_missing":
+            refusal.extra["permission_url"] = permission_link(
+                partner, {"channels": f"[{channel.public_id}]"}
+            )
+        raise refusal from None
+    session.commit()
+    body = {**api_key_json(new.key, channel), "api_key": new.secret}
+    return jsonify(body), 201
+
+
+@bp.get("/partners/<partner_id>/channels/<channel_id>/api_keys")
+@partner_required
+def list_api_keys(partner: Partner, actor: str, channel_id: str) -> Response:
+    session = get_session()
+    channel = _channel(session, partner, channel_id)
+    keys, next_cursor = page(
+        session, select(ApiKey).where(ApiKey.channel_id == channel.id), ApiKey.id
+    )
+    return jsonify(listing("api_keys", [api_key_json(k, channel) for k in keys], next_cursor))
+
+
+@bp.post("/partners/<partner_id>/permission_links")
+@partner_required
+def create_permission_link(partner: Partner, actor: str) -> tuple[Response, int]:
+    body = _json_body()
+    session = get_session()
+    params: dict[str, str] = {}
+    for name in (
+        "redirect_url",
+        "state",
+        "number",
+        "email",
+        "name",
+        "next",
+        "partner_payload",
+        "lang",
+    ):
+        if body.get(name) is not None:
+            params[name] = _string(body, name)
+    channel_ids = body.get("channels") or []
+    if not isinstance(channel_ids, list) or not all(isinstance(i, str) for i in channel_ids):
+        raise ApiError(400, "channels is a list of channel ids.")
+    if client_id := body.get("client_id"):
+        client = _client(session, partner, _string(body, "client_id"))
+        own = {channel.public_id for channel in client.channels}
+        if not set(channel_ids) <= own:
+            raise ApiError(404, "A channel in channels is not one of this client's.")
+    else:
+        for channel_id in channel_ids:
+            _channel(session, partner, channel_id)
+    if channel_ids:
+        params["channels"] = f"[{','.join(channel_ids)}]"
+    return jsonify({"url": permission_link(partner, params), "client_id": client_id}), 201
+
+
+@bp.get("/partners/<partner_id>/events")
+@partner_required
+def list_events(partner: Partner, actor: str) -> Response:
+    session = get_session()
+    query = select(AuditEvent).where(AuditEvent.partner_id == partner.id)
+    if after := request.args.get("after"):
+        last = session.scalar(
+            select(AuditEvent.id).where(
+                AuditEvent.partner_id == partner.id, AuditEvent.public_id == after
+            )
+        )
+        if last is None:
+            raise ApiError(404, "No event with the id given in after.")
+        query = query.where(AuditEvent.id > last)
+    events, next_cursor = page(session, query, AuditEvent.id)
+    return jsonify(listing("events", [event_json(e) for e in events], next_cursor))
+
+
+def _client(session: Session, partner: Partner, public_id: str) -> Client:
+    client = session.scalar(
+        select(Client).where(Client.public_id == public_id, Client.partner_id == partner.id)
+    )
+    if client is None:
+        raise ApiError(404, f"No client {public_id}.")
+    return client
+
+
+def _channel(session: Session, partner: Partner, public_id: str) -> Channel:
+    channel = session.scalar(
+        select(Channel)
+        .join(Client)
+        .where(Channel.public_id == public_id, Client.partner_id == partner.id)
+    )
+    if channel is None:
+        raise ApiError(404, f"No channel {public_id}.")
+    return channel
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "The body is not a JSON object.")
+    return body
+
+
+def _string(body: dict[str, Any], name: str) -> str:
+    value = body[name]
+    if not isinstance(value, str):
+        raise ApiError(400, f"{name} is a string.")
+    return value
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def init_app(app: Any) -> None:
+    from onboarding import csrf
+    from onboarding.partner_api.ratelimit import RateLimiter
+
+    csrf.exempt(bp)
+    oauth.init_app(app)
+    app.extensions["rate_limiter"] = RateLimiter(app.config["API_RATE_LIMIT"])
+    app.register_blueprint(bp)
