@@ -279,6 +279,7 @@ def _channel_result(channel: Channel) -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     from onboarding.demo import demo
+    from onboarding.webhooks.cli import webhooks
 
     for command in (
         init_db,
@@ -290,5 +291,6 @@ def init_app(app: Flask) -> None:
         revoke_command,
         demo,
         serve,
+        webhooks,
     ):
         app.cli.add_command(command)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from onboarding.models import ApiKey, AuditEvent, Channel, Client, Partner
+from onboarding.models import ApiKey, Channel, Client, Partner
+from onboarding.permissions.events import iso8601
 from onboarding.permissions.service import is_shared
 
 
 def timestamp(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    return iso8601(value) if value else None
 
 
 def partner_json(partner: Partner) -> dict[str, Any]:
@@ -66,13 +67,4 @@ def api_key_json(key: ApiKey, channel: Channel) -> dict[str, Any]:
         "created_by": key.created_by,
         "created_at": timestamp(key.created_at),
         "revoked_at": timestamp(key.revoked_at),
-    }
-
-
-def event_json(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": event.public_id,
-        "type": event.type,
-        "created_at": timestamp(event.created_at),
-        "data": event.data,
     }

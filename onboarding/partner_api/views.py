@@ -22,11 +22,11 @@ from onboarding.partner_api.serializers import (
     api_key_json,
     channel_json,
     client_json,
-    event_json,
     partner_json,
     permission_json,
 )
 from onboarding.partners.service import update_settings
+from onboarding.permissions.events import as_document
 from onboarding.permissions.keys import generate_api_key
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
@@ -200,7 +200,7 @@ def list_events(partner: Partner, actor: str) -> Response:
             raise ApiError(404, "No event with the id given in after.")
         query = query.where(AuditEvent.id > last)
     events, next_cursor = page(session, query, AuditEvent.id)
-    return jsonify(listing("events", [event_json(e) for e in events], next_cursor))
+    return jsonify(listing("events", [as_document(e) for e in events], next_cursor))
 
 
 def _client(session: Session, partner: Partner, public_id: str) -> Client:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onboarding.models import AuditEvent, Client, Partner, WebhookOutbox
@@ -19,6 +21,9 @@ def record(
     **data: Any,
 ) -> AuditEvent:
     """Add an event (and its webhook delivery) to the caller's transaction."""
+    # Hold the partner's row until commit, so that its events get their ids (the feed's and the
+    # outbox's order) in commit order: a poller reading `after=<id>` then never skips one.
+    session.execute(select(Partner.id).where(Partner.id == partner.id).with_for_update())
     if client is not None:
         data = {"client_id": client.public_id, **data}
     event = AuditEvent(
@@ -33,3 +38,18 @@ def record(
         session.flush()
         session.add(WebhookOutbox(event_id=event.id, partner_id=partner.id))
     return event
+
+
+def iso8601(value: datetime) -> str:
+    """UTC with a Z, the one timestamp form of the API, the feed and the webhooks."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def as_document(event: AuditEvent) -> dict[str, Any]:
+    """`{id, type, created_at, data}`: an event in the feed and in a webhook body alike."""
+    return {
+        "id": event.public_id,
+        "type": event.type,
+        "created_at": iso8601(event.created_at),
+        "data": event.data,
+    }
