@@ -244,13 +244,22 @@ def _change(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option(
+    "--with-worker", is_flag=True, help="Also deliver webhooks in a thread of this process."
+)
 @with_appcontext
-def serve(host: str, port: int, threads: int) -> None:
+def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     """Serve the hub with waitress, a production WSGI server."""
     import waitress
 
+    from onboarding.webhooks import worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if with_worker:
+        worker.start_in_thread(app)
+        click.echo("Delivering webhooks in this process.")
     click.echo(f"Serving on http://{host}:{port}")
-    waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads)  # type: ignore[attr-defined]
+    waitress.serve(app, host=host, port=port, threads=threads)
 
 
 def _partner(session: Session, public_id: str) -> Partner:
