@@ -61,8 +61,10 @@ class Partner(Base):
     previous_signing_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # The first is the default of the permission screen.
     redirect_urls: Mapped[list[PartnerRedirectUrl]] = relationship(
-        order_by="PartnerRedirectUrl.id", cascade="all, delete-orphan"
+        order_by="(PartnerRedirectUrl.position, PartnerRedirectUrl.id)",
+        cascade="all, delete-orphan",
     )
 
 
@@ -73,6 +75,7 @@ class PartnerRedirectUrl(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(String(2000))
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, abort, request
 from flask.sessions import SecureCookieSessionInterface
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -94,6 +95,32 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or current.is_secure
 
 
+def refuse_nul_characters() -> None:
+    """No input may carry a NUL: PostgreSQL's text columns refuse it, so it would turn a
+    harmless miss (unknown id, wrong email) into a server error."""
+    texts = [request.path]
+    texts += [value for _, values in request.args.lists() for value in values]
+    if request.form:
+        texts += [value for _, values in request.form.lists() for value in values]
+    if request.is_json:
+        texts += list(_strings(request.get_json(silent=True)))
+    if any("\x00" in text for text in texts):
+        abort(400, "The request contains a NUL character.")
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+    app.before_request(refuse_nul_characters)
     app.after_request(set_security_headers)

@@ -22,6 +22,9 @@ def authenticate() -> tuple[Partner, str]:
     """The calling partner and the actor name its changes are audited under."""
     session = get_session()
     api_key = request.headers.get("X-API-Key")
+    bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
+    if api_key is not None and bearer:
+        raise ApiError(400, "Send either X-API-Key or an Authorization header, not both.")
     if api_key is not None:
         row = session.scalar(
             select(PartnerApiKey).where(
@@ -31,7 +34,7 @@ def authenticate() -> tuple[Partner, str]:
         if row is None:
             raise ApiError(401, "The API key is not valid.")
         return session.get_one(Partner, row.partner_id), f"partner_api_key:{row.public_id}"
-    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+    if bearer:
         try:
             token = bearer_token()
         except OAuth2Error:

@@ -78,4 +78,6 @@ def problem(error: ApiError) -> Response:
     response.content_type = "application/problem+json"
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="partner-api"'
+    if "retry_after" in error.extra:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
     return response

@@ -68,6 +68,8 @@ class Grant(ClientCredentialsGrant):  # type: ignore[misc]
 
 
 def _query_client(client_id: str) -> Client | None:
+    if "\x00" in client_id:  # from the Authorization header; PostgreSQL refuses NUL in text
+        return None
     row = get_session().scalar(
         select(OAuthClient).where(
             OAuthClient.client_id == client_id, OAuthClient.revoked_at.is_(None)

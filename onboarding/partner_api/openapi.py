@@ -138,8 +138,8 @@ SCHEMAS: dict[str, Any] = {
             "redirect_url": {"type": "string", "format": "uri"},
             "state": {"type": "string", "maxLength": 512},
             "number": {"type": "string"},
-            "email": {"type": "string"},
-            "name": {"type": "string"},
+            "email": {"type": "string", "maxLength": 254},
+            "name": {"type": "string", "maxLength": 200},
             "next": {"enum": ["login", "signup"]},
             "partner_payload": {"type": "string", "maxLength": 512},
             "lang": {"type": "string"},
@@ -175,6 +175,10 @@ SCHEMAS: dict[str, Any] = {
             "token_type": {"const": "Bearer"},
             "expires_in": {"type": "integer"},
         }
+    ),
+    "OAuthError": obj(
+        {"error": {"type": "string"}, "error_description": {"type": "string"}},
+        required=["error"],
     ),
     "MessagingChannel": obj(
         {"channel_id": ID, "client_id": ID, "phone_number": {"type": "string"}}
@@ -224,7 +228,7 @@ PAGING = [
     ),
     parameter("cursor", "query", {"type": "string"}, "The next_cursor of the previous page."),
 ]
-AUTHED = [401, 403, 429]
+AUTHED = [400, 401, 403, 429]  # 400: e.g. a NUL character anywhere in the request
 
 
 def operation(
@@ -258,7 +262,7 @@ PATHS: dict[str, Any] = {
             "Change settings (only the fields sent); redirect_urls replaces the list",
             {
                 "200": answer("Partner", "Settings after the change"),
-                **refusals(400, 415, *AUTHED),
+                **refusals(415, *AUTHED),
             },
             parameters=[PARTNER],
             body="PartnerUpdate",
@@ -267,7 +271,7 @@ PATHS: dict[str, Any] = {
     "/partners/{partner_id}/clients": {
         "get": operation(
             "The partner's clients, oldest first",
-            {"200": answer("ClientList", "A page of clients"), **refusals(400, *AUTHED)},
+            {"200": answer("ClientList", "A page of clients"), **refusals(*AUTHED)},
             parameters=[
                 PARTNER,
                 parameter("q", "query", {"type": "string"}, "Search in name and partner_payload"),
@@ -285,7 +289,7 @@ PATHS: dict[str, Any] = {
     "/partners/{partner_id}/channels": {
         "get": operation(
             "Channels of the partner's clients",
-            {"200": answer("ChannelList", "A page of channels"), **refusals(400, *AUTHED)},
+            {"200": answer("ChannelList", "A page of channels"), **refusals(*AUTHED)},
             parameters=[
                 PARTNER,
                 parameter("client_id", "query", ID),
@@ -306,7 +310,7 @@ PATHS: dict[str, Any] = {
             "Generate an API key (shown once); revokes the channel's previous keys",
             {
                 "201": answer("NewApiKey", "The new key"),
-                **refusals(404, 401, 429),
+                **refusals(400, 404, 401, 429),
                 "403": {
                     "description": "`permission_missing` (with `permission_url`) or `forbidden`",
                     "content": PROBLEM,
@@ -317,14 +321,14 @@ PATHS: dict[str, Any] = {
         ),
         "get": operation(
             "The channel's keys, metadata only",
-            {"200": answer("ApiKeyList", "A page of keys"), **refusals(400, 404, *AUTHED)},
+            {"200": answer("ApiKeyList", "A page of keys"), **refusals(404, *AUTHED)},
             parameters=[PARTNER, CHANNEL, *PAGING],
         ),
     },
     "/partners/{partner_id}/permission_links": {
         "post": operation(
             "A ready link to the permission screen",
-            {"201": answer("PermissionLink", "The link"), **refusals(400, 404, 415, *AUTHED)},
+            {"201": answer("PermissionLink", "The link"), **refusals(404, 415, *AUTHED)},
             parameters=[PARTNER],
             body="PermissionLinkRequest",
         )
@@ -332,7 +336,7 @@ PATHS: dict[str, Any] = {
     "/partners/{partner_id}/events": {
         "get": operation(
             "The partner's events feed, oldest first (the same events as the webhooks)",
-            {"200": answer("EventList", "A page of events"), **refusals(400, 404, *AUTHED)},
+            {"200": answer("EventList", "A page of events"), **refusals(404, *AUTHED)},
             parameters=[
                 PARTNER,
                 parameter("after", "query", ID, "Only events after this event id"),
@@ -361,8 +365,12 @@ PATHS: dict[str, Any] = {
             },
             "responses": {
                 "200": answer("Token", "A short-lived bearer token"),
-                "400": {"description": "RFC 6749 error, e.g. unsupported_grant_type"},
-                "401": {"description": "RFC 6749 error `invalid_client`"},
+                "400": answer(
+                    "OAuthError",
+                    "RFC 6749 §5.2: `unsupported_grant_type`, `invalid_request`, or "
+                    "`invalid_client` when the credentials came in the form body",
+                ),
+                "401": answer("OAuthError", "`invalid_client` (HTTP Basic credentials)"),
             },
         }
     },

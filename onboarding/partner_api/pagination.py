@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +15,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from onboarding.partner_api.errors import ApiError
 
 MAX_LIMIT = 500
+MAX_ID = 2**31 - 1  # the largest integer key; beyond it no cursor of ours can point
+_DIGITS = re.compile(r"^[0-9]{1,20}$")  # ASCII only: str.isdigit() accepts "²"
 DEFAULT_LIMIT = 100
 
 
@@ -41,16 +44,16 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = text.partition(":")
-        if prefix != "after" or not number.isdigit():
+        if prefix != "after" or not _DIGITS.match(number):
             raise ValueError(text)
-        return int(number)
+        return min(int(number), MAX_ID)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiError(400, "The cursor is not valid; use next_cursor as given.") from None
 
 
 def _limit() -> int:
     raw = request.args.get("limit", str(DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not _DIGITS.match(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(400, f"limit is a whole number from 1 to {MAX_LIMIT}.")
     return int(raw)
 

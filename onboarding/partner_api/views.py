@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from onboarding.consent.links import permission_link
+from onboarding.consent.request import KNOWN
 from onboarding.db import get_session
 from onboarding.errors import DomainError
 from onboarding.models import ApiKey, AuditEvent, Channel, Client, Partner, Permission, Side
@@ -30,6 +31,7 @@ from onboarding.permissions.events import as_document
 from onboarding.permissions.keys import generate_api_key
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
+LINK_PARAMS = tuple(name for name in KNOWN if name != "channels")  # the screen's own
 
 
 @bp.errorhandler(ApiError)
@@ -48,6 +50,18 @@ def _domain_error(error: DomainError) -> Response:
 def token() -> Response:
     """OAuth 2.0 client credentials; errors follow RFC 6749 §5.2 (`invalid_client`, ...)."""
     response: Response = current_app.extensions["oauth_server"].create_token_response()
+    if (
+        response.status_code in (400, 401)
+        and response.json
+        and (response.json.get("error") == "invalid_client")
+    ):
+        # One answer for an unknown client and a wrong secret, so neither tells which ids exist.
+        response = jsonify(
+            error="invalid_client", error_description="Client authentication failed."
+        )
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Basic realm="partner-api"'
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -130,14 +144,15 @@ def create_api_key(partner: Partner, actor: str, channel_id: str) -> tuple[Respo
         new = generate_api_key(session, channel, side=Side.PARTNER, actor=actor)
     except DomainError as error:
         refusal = from_domain(error)
-        if refusal.code == "permission_missing":
+        if refusal.code == "permission_missing" and partner.redirect_urls:
             refusal.extra["permission_url"] = permission_link(
                 partner, {"channels": f"[{channel.public_id}]"}
             )
         raise refusal from None
     session.commit()
-    body = {**api_key_json(new.key, channel), "api_key": new.secret}
-    return jsonify(body), 201
+    response = jsonify({**api_key_json(new.key, channel), "api_key": new.secret})
+    response.headers["Cache-Control"] = "no-store"  # the key is shown this once
+    return response, 201
 
 
 @bp.get("/partners/<partner_id>/channels/<channel_id>/api_keys")
@@ -155,24 +170,19 @@ def list_api_keys(partner: Partner, actor: str, channel_id: str) -> Response:
 @partner_required
 def create_permission_link(partner: Partner, actor: str) -> tuple[Response, int]:
     body = _json_body()
+    unknown = set(body) - {"client_id", "channels", *LINK_PARAMS}
+    if unknown:
+        raise ApiError(400, f"Unknown fields: {', '.join(sorted(unknown))}.")
     session = get_session()
     params: dict[str, str] = {}
-    for name in (
-        "redirect_url",
-        "state",
-        "number",
-        "email",
-        "name",
-        "next",
-        "partner_payload",
-        "lang",
-    ):
+    for name in LINK_PARAMS:
         if body.get(name) is not None:
             params[name] = _string(body, name)
     channel_ids = body.get("channels") or []
     if not isinstance(channel_ids, list) or not all(isinstance(i, str) for i in channel_ids):
         raise ApiError(400, "channels is a list of channel ids.")
-    if client_id := body.get("client_id"):
+    client_id = body.get("client_id") or None
+    if client_id is not None:
         client = _client(session, partner, _string(body, "client_id"))
         own = {channel.public_id for channel in client.channels}
         if not set(channel_ids) <= own:

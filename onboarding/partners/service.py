@@ -63,7 +63,7 @@ def add_redirect_url(partner: Partner, url: str) -> None:
     check_redirect_url(url)
     if url in [registered.url for registered in partner.redirect_urls]:
         raise Conflict("This redirect URL is registered already.")
-    partner.redirect_urls.append(PartnerRedirectUrl(url=url))
+    partner.redirect_urls.append(PartnerRedirectUrl(url=url, position=len(partner.redirect_urls)))
 
 
 def issue_credentials(session: Session, partner: Partner) -> PartnerCredentials:
@@ -121,6 +121,8 @@ def update_settings(session: Session, partner: Partner, changes: dict[str, Any])
             check_redirect_url(url)
         kept = {entry.url: entry for entry in partner.redirect_urls}
         partner.redirect_urls = [kept.get(url) or PartnerRedirectUrl(url=url) for url in urls]
+        for position, entry in enumerate(partner.redirect_urls):
+            entry.position = position
     if "webhook_url" in changes:
         url = changes["webhook_url"]
         if url is not None and not isinstance(url, str):
