@@ -23,6 +23,7 @@ from onboarding.models import (
     BillingModel,
     Channel,
     GrantedVia,
+    Partner,
     PartnerApiKey,
 )
 from onboarding.partner_api.openapi import document
@@ -41,6 +42,7 @@ from tests.api import (
     LINKS,
     PARTNER,
     PERMISSION,
+    SECRET,
     PartnerAccount,
     add_client,
     add_line,
@@ -1139,3 +1141,26 @@ def test_openapi_document_describes_every_api_route(app: Flask) -> None:
     }
 
     assert routed == documented
+
+
+def test_rotating_the_signing_secret_shows_the_new_one_once(
+    client: FlaskClient, db: Session, account: PartnerAccount
+) -> None:
+    old = account.partner.signing_secret
+
+    response = client.post(
+        f"{API}/partners/{account.id}/signing_secret", headers=api_headers(account)
+    )
+
+    body = assert_documented(response, "post", SECRET, 201)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert body["signing_secret"].startswith("whsec_") and body["signing_secret"] != old
+    assert body["previous_secret_valid_until"] is not None
+    db.expire_all()
+    partner = db.get_one(Partner, account.partner.id)
+    assert (partner.signing_secret, partner.previous_signing_secret) == (
+        body["signing_secret"],
+        old,
+    )
+    settings = assert_documented(get(client, account), "get", PARTNER, 200)
+    assert body["signing_secret"] not in str(settings)

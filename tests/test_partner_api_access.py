@@ -112,7 +112,7 @@ def test_a_partner_cannot_reach_another_partners_resources(
         "b_client_id": b_client.public_id,
         "event_id": a_event.public_id,
     }
-    assert len({(x.template, x.method) for x in ON_A_PATHS}) == 10  # the table is complete
+    assert len({(x.template, x.method) for x in ON_A_PATHS}) == 11  # the table is complete
     before = table_rows(db)
 
     response = client.open(

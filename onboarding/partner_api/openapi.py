@@ -176,6 +176,12 @@ SCHEMAS: dict[str, Any] = {
             "expires_in": {"type": "integer"},
         }
     ),
+    "SigningSecret": obj(
+        {
+            "signing_secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/]+=*$"},
+            "previous_secret_valid_until": NULLABLE_TIME,
+        }
+    ),
     "OAuthError": obj(
         {"error": {"type": "string"}, "error_description": {"type": "string"}},
         required=["error"],
@@ -267,6 +273,13 @@ PATHS: dict[str, Any] = {
             parameters=[PARTNER],
             body="PartnerUpdate",
         ),
+    },
+    "/partners/{partner_id}/signing_secret": {
+        "post": operation(
+            "Rotate the signing secret (shown once); webhooks carry the old signature for 24 h",
+            {"201": answer("SigningSecret", "The new secret"), **refusals(*AUTHED)},
+            parameters=[PARTNER],
+        )
     },
     "/partners/{partner_id}/clients": {
         "get": operation(

@@ -25,10 +25,12 @@ from onboarding.partner_api.serializers import (
     client_json,
     partner_json,
     permission_json,
+    timestamp,
 )
 from onboarding.partners.service import update_settings
 from onboarding.permissions.events import as_document
 from onboarding.permissions.keys import generate_api_key
+from onboarding.webhooks import service as webhooks
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
 LINK_PARAMS = tuple(name for name in KNOWN if name != "channels")  # the screen's own
@@ -83,6 +85,23 @@ def patch_partner(partner: Partner, actor: str) -> Response:
     update_settings(session, partner, _json_body())
     session.commit()
     return jsonify(partner_json(partner))
+
+
+@bp.post("/partners/<partner_id>/signing_secret")
+@partner_required
+def rotate_signing_secret(partner: Partner, actor: str) -> tuple[Response, int]:
+    """A new signing secret, shown once; webhooks are signed with the old one too for 24 h."""
+    session = get_session()
+    secret = webhooks.rotate_signing_secret(session, partner)
+    session.commit()
+    response = jsonify(
+        {
+            "signing_secret": secret,
+            "previous_secret_valid_until": timestamp(partner.previous_signing_secret_until),
+        }
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
 
 
 @bp.get("/partners/<partner_id>/clients")
