@@ -19,13 +19,12 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from e2e.conftest import DESKTOP, ROOT, TIMEOUT_MS, LiveServer, Receiver
+from e2e.conftest import DESKTOP, TIMEOUT_MS, LiveServer, Receiver
+from e2e.helpers import assert_accessible, screenshot
 from onboarding.models import Channel, Client, ClientUser, Permission
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-PHONE = {"width": 375, "height": 812}
 NEW_NUMBER_TYPED = "+49 151 23456789"
 NEW_NUMBER = "+4915123456789"
 SIGNUP = {"company": "Kiosk am Markt", "email": "owner@kiosk.example", "password": "lange-genug-42"}
@@ -66,15 +65,6 @@ def wait_for_partner(page: Page, receiver: Receiver) -> None:
 
 
 # -- browser helpers ------------------------------------------------------------------------------
-
-
-def screenshot(page: Page, name: str) -> None:
-    """docs/screenshots/<name>-desktop.png and <name>-phone.png of the page as it is now."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}-desktop.png", full_page=True, animations="disabled")
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=True, animations="disabled")
-    page.set_viewport_size(DESKTOP)
 
 
 def log_in(page: Page, demo: dict[str, Any]) -> None:
@@ -167,6 +157,7 @@ def test_login_select_all_and_allow(
     page.goto(demo["permission_link"])
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     screenshot(page, "login")
+    assert_accessible(page)
     log_in(page, demo)
 
     boxes = page.locator('input[type="checkbox"][name="channels"]')
@@ -174,6 +165,7 @@ def test_login_select_all_and_allow(
     for index in range(3):
         expect(boxes.nth(index)).not_to_be_checked()  # none shared yet (direct_payment)
     screenshot(page, "consent")
+    assert_accessible(page)
 
     page.get_by_label("Select all").click()
     expect(page.get_by_label("Select all")).to_be_checked()

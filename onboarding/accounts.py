@@ -1,8 +1,16 @@
 """Rules shared by client and partner logins."""
 
+from __future__ import annotations
+
+from typing import TypeVar
+
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from onboarding.errors import InvalidInput
+from onboarding.models import ClientUser, PartnerUser
+from onboarding.security import hash_password, password_needs_rehash, verify_password
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -24,3 +32,17 @@ def check_new_login(email: str, password: str) -> str:
             f"Choose a password of {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters."
         )
     return normalize_email(email)
+
+
+User = TypeVar("User", ClientUser, PartnerUser)
+
+
+def authenticate(session: Session, kind: type[User], email: str, password: str) -> User | None:
+    """The user with these credentials, or None; as slow for an unknown email as a known one."""
+    user = session.scalar(select(kind).where(kind.email == normalize_email(email)))
+    if not verify_password(user.password_hash if user else None, password):
+        return None
+    assert user is not None  # verify_password never accepts the missing hash
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user

@@ -6,13 +6,15 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from onboarding.accounts import authenticate
 from onboarding.auth.forms import FlowForm, LoginForm, NumberForm, SignupForm
 from onboarding.auth.session import current_client_user, log_in, log_out
-from onboarding.clients.service import authenticate, create_client
+from onboarding.clients.service import create_client
 from onboarding.consent.flow import FlowError
 from onboarding.consent.views import consent_url, load_flow, refuse_flow, wrong_account
 from onboarding.db import get_session
 from onboarding.errors import DomainError
+from onboarding.models import ClientUser
 from onboarding.pages import error_page
 from onboarding.permissions.service import add_channel
 from onboarding.phones import to_e164
@@ -30,7 +32,7 @@ def login() -> Response | tuple[str, int] | str:
     form = LoginForm(flow=token, email=flow.request.email if flow else None)
     status = 200
     if form.validate_on_submit():
-        user = authenticate(get_session(), form.email.data, form.password.data)
+        user = authenticate(get_session(), ClientUser, form.email.data, form.password.data)
         if user is not None:
             get_session().commit()  # a rehashed password, if the parameters moved on
             log_in(user)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from onboarding.accounts import check_new_login, normalize_email
+from onboarding.accounts import check_new_login
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import Client, ClientUser, Partner
 from onboarding.permissions import events
-from onboarding.security import hash_password, password_needs_rehash, verify_password
+from onboarding.security import hash_password
 
 
 def create_client(
@@ -52,18 +52,3 @@ def add_client_user(session: Session, client: Client, *, email: str, password: s
     session.add(user)
     session.flush()
     return user
-
-
-def authenticate(session: Session, email: str, password: str) -> ClientUser | None:
-    """The user with these credentials, or None; as slow for an unknown email as a known one."""
-    user = session.scalar(select(ClientUser).where(ClientUser.email == normalize_email(email)))
-    if not verify_password(user.password_hash if user else None, password):
-        return None
-    assert user is not None  # verify_password never accepts the missing hash
-    if password_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return user
-
-
-def get_client_user(session: Session, user_id: int) -> ClientUser | None:
-    return session.get(ClientUser, user_id)
