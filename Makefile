@@ -35,7 +35,8 @@ chromium:
 	@scripts/ensure-chromium
 
 bench: $(BIN)/.installed
-	$(BIN)/python bench/consent_flow.py
+	$(BIN)/python -m bench.consent_flow
+	$(BIN)/python -m bench.partner_api
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache e2e/artifacts

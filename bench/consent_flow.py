@@ -3,7 +3,7 @@
 Runs the real app (SQLite file or ONBOARDING_BENCH_DATABASE_URL) in-process through Flask's test
 client, so the numbers are the app's own cost without network or WSGI server overhead.
 
-    .venv/bin/python bench/consent_flow.py [rounds]
+    .venv/bin/python -m bench.consent_flow [rounds]
 """
 
 from __future__ import annotations

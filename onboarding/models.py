@@ -187,8 +187,9 @@ class Channel(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     client: Mapped[Client] = relationship(back_populates="channels")
+    # Nearly every screen that lists channels shows their permission: load it with them.
     permission: Mapped[Permission | None] = relationship(
-        back_populates="channel", cascade="all, delete-orphan", uselist=False
+        back_populates="channel", cascade="all, delete-orphan", uselist=False, lazy="selectin"
     )
 
 

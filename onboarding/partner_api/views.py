@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from onboarding.consent.links import permission_link
 from onboarding.consent.request import KNOWN
@@ -131,7 +131,13 @@ def get_client(partner: Partner, actor: str, client_id: str) -> Response:
 @partner_required
 def list_channels(partner: Partner, actor: str) -> Response:
     session = get_session()
-    query = select(Channel).join(Client).where(Client.partner_id == partner.id)
+    query = (
+        select(Channel)
+        .join(Client)
+        .where(Client.partner_id == partner.id)
+        # Each item shows its client's id and its permission: load them in two queries, not 2n.
+        .options(contains_eager(Channel.client), selectinload(Channel.permission))
+    )
     if client_id := request.args.get("client_id"):
         query = query.where(Client.public_id == client_id)
     shared = Channel.permission.has(Permission.partner_id == partner.id)
