@@ -40,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from onboarding.consent.views import bp as consent_bp
     from onboarding.messaging import views as messaging
     from onboarding.partner_api import views as partner_api
+    from onboarding.partner_hub import bp as partner_hub_bp
 
     db.init_app(app)
     security.init_app(app)
@@ -49,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(consent_bp)
     app.register_blueprint(client_hub_bp)
+    app.register_blueprint(partner_hub_bp)
     partner_api.init_app(app)
     messaging.init_app(app)
     if app.config["DEMO_RECEIVER"]:

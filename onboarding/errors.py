@@ -27,3 +27,7 @@ class PermissionMissing(DomainError):
 
 class ChannelNotRunning(Conflict):
     """R8: keys only for running channels."""
+
+
+class NotAllowed(DomainError):
+    """The signed-in user's role does not allow this (a partner member doing an owner's task)."""

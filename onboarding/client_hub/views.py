@@ -1,24 +1,266 @@
+"""The Client Hub: a client's own numbers, its partner's permission, its keys and its activity.
+
+Each view parses, calls the domain, commits, flashes and redirects (303). The one exception is
+a new API key: it is rendered straight into the POST's answer (no-store), since a redirect would
+have to park the secret in the session cookie, which Flask signs but does not encrypt.
+"""
+
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from onboarding.auth.forms import FlowForm
 from onboarding.auth.session import current_client_user
-from onboarding.permissions.service import is_shared
+from onboarding.client_hub import messages
+from onboarding.client_hub.activity import activity_page
+from onboarding.client_hub.forms import (
+    AddNumberForm,
+    AllNumbersForm,
+    ButtonForm,
+    ConfirmChangeForm,
+    SharingForm,
+)
+from onboarding.client_hub.present import (
+    channel_rows,
+    new_number_sharing,
+    via_hint,
+    via_words,
+    when,
+)
+from onboarding.db import get_session
+from onboarding.errors import DomainError, ForeignChannel, NotFound
+from onboarding.models import ClientUser, Side
+from onboarding.pages import error_page
+from onboarding.permissions import client_settings
+from onboarding.permissions.client_settings import SharingChange, own_channel
+from onboarding.permissions.keys import generate_api_key, live_keys
+from onboarding.permissions.service import add_channel, is_shared
+from onboarding.phones import to_e164
 
 bp = Blueprint("client_hub", __name__, url_prefix="/client")
 
+Page = Response | str | tuple[str, int]
+
+
+@bp.before_request
+def require_client_user() -> Response | None:
+    if current_client_user() is None:
+        return redirect(url_for("auth.login"), 303)
+    return None
+
+
+@bp.context_processor
+def layout_helpers() -> dict[str, object]:
+    return {"logout_form": FlowForm(), "when": when}
+
+
+@bp.errorhandler(ForeignChannel)
+@bp.errorhandler(NotFound)
+def not_found(error: DomainError) -> tuple[str, int]:
+    # Another client's channel id answers exactly like an id that does not exist.
+    return error_page(404, "Not found", str(error))
+
+
+def _user() -> ClientUser:
+    user = current_client_user()
+    if user is None:  # unreachable: require_client_user runs first; this tells mypy so
+        raise LookupError("a Client Hub view ran without a logged-in client user")
+    return user
+
+
+def _actor(user: ClientUser) -> str:
+    return f"client_user:{user.public_id}"
+
+
+def _refused() -> tuple[str, int]:
+    return error_page(400, "Your form could not be read", "Go back, reload the page and try again.")
+
+
+# -- Numbers ---------------------------------------------------------------------------------------
+
 
 @bp.get("/")
-def home() -> Response | str:
-    user = current_client_user()
-    if user is None:
-        return redirect(url_for("auth.login"), 303)
+def home() -> Page:
+    client = _user().client
     return render_template(
-        "client_hub/home.html",
-        user=user,
-        client=user.client,
-        is_shared=is_shared,
-        logout_form=FlowForm(),
+        "client_hub/numbers.html",
+        client=client,
+        rows=channel_rows(get_session(), client),
+        form=ButtonForm(),
     )
+
+
+@bp.post("/numbers/<channel_id>/api-key")
+def generate_key(channel_id: str) -> Page:
+    user = _user()
+    channel = own_channel(user.client, channel_id)
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        return _refused()
+    session = get_session()
+    previous = live_keys(session, [channel]).get(channel.id)
+    try:
+        new = generate_api_key(session, channel, side=Side.CLIENT, actor=_actor(user))
+    except DomainError as refusal:  # R7 while the partner holds permission; R8 not running
+        session.rollback()
+        flash(str(refusal), "error")
+        return redirect(url_for(".home"), 303)
+    session.commit()
+    response = make_response(
+        render_template("client_hub/new_key.html", channel=channel, new=new, previous=previous)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/numbers/new", methods=["GET", "POST"])
+def add_number() -> Page:
+    user = _user()
+    form = AddNumberForm()
+    status = 200
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            phone = to_e164(form.phone.data)
+            name = form.name.data.strip() or phone
+            channel = add_channel(session, user.client, phone, name, actor=_actor(user))
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            form.phone.errors.append(str(error))
+        except IntegrityError:  # the same number, added a moment ago by someone else
+            session.rollback()
+            form.phone.errors.append("This number is already connected to an account.")
+        else:
+            flash(messages.added_message(channel), "success")
+            return redirect(url_for(".home"), 303)
+        status = 400
+    elif form.is_submitted():
+        status = 400
+    return render_template(
+        "client_hub/add_number.html",
+        form=form,
+        new_numbers=new_number_sharing(user.client),
+    ), status
+
+
+# -- Organization Settings → Partner ---------------------------------------------------------------
+
+
+@bp.get("/settings")
+def settings_index() -> Response:
+    return redirect(url_for(".settings"), 303)
+
+
+@bp.route("/settings/partner", methods=["GET", "POST"])
+def settings() -> Page:
+    user = _user()
+    client = user.client
+    form = SharingForm()
+    if form.validate_on_submit():
+        change = client_settings.change_to(client, form.channels.data)
+        if change.remove:  # R3: removing waits for the confirmation page
+            return redirect(_confirm_url(change), 303)
+        return _apply(user, change)
+    if form.is_submitted():
+        return _refused()
+    remove_all = client_settings.remove_all(client)
+    return render_template(
+        "client_hub/settings.html",
+        client=client,
+        form=form,
+        button=ButtonForm(),
+        all_numbers=AllNumbersForm(all_numbers=client.all_channels),
+        share_all=client_settings.change(client, share=client.channels, remove=[]).share,
+        remove_all_url=None if remove_all.is_empty else _confirm_url(remove_all),
+        new_numbers=new_number_sharing(client),
+        is_shared=is_shared,
+        via_words=via_words,
+        via_hint=via_hint,
+    )
+
+
+@bp.get("/settings/partner/confirm")
+def confirm() -> Page:
+    user = _user()
+    change = client_settings.requested(
+        user.client,
+        share_ids=request.args.getlist("share"),
+        remove_ids=request.args.getlist("remove"),
+    )
+    if change.is_empty:
+        flash("Nothing to change: the numbers are shared as you asked already.", "info")
+        return redirect(url_for(".settings"), 303)
+    return render_template(
+        "client_hub/confirm.html", client=user.client, change=change, form=ConfirmChangeForm()
+    )
+
+
+@bp.post("/settings/partner/confirm")
+def confirm_change() -> Page:
+    user = _user()
+    form = ConfirmChangeForm()
+    if not form.validate_on_submit():
+        return _refused()
+    change = client_settings.requested(
+        user.client, share_ids=form.share.data, remove_ids=form.remove.data
+    )
+    return _apply(user, change)
+
+
+@bp.post("/settings/partner/share-all")
+def share_all() -> Page:
+    user = _user()
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        return _refused()
+    session = get_session()
+    granted = client_settings.share_all(session, user.client, actor=_actor(user))
+    session.commit()
+    flash(messages.shared_message(user.client, granted), "success")
+    return redirect(url_for(".settings"), 303)
+
+
+@bp.post("/settings/partner/all-numbers")
+def all_numbers() -> Page:
+    user = _user()
+    form = AllNumbersForm()
+    if not form.validate_on_submit():
+        return _refused()
+    session = get_session()
+    outcome = client_settings.set_all_numbers(
+        session, user.client, form.all_numbers.data, actor=_actor(user)
+    )
+    session.commit()
+    flash(messages.all_numbers_message(user.client, outcome.granted), "success")
+    return redirect(url_for(".settings"), 303)
+
+
+def _confirm_url(change: SharingChange) -> str:
+    return url_for(
+        ".confirm",
+        share=[channel.public_id for channel in change.share],
+        remove=[channel.public_id for channel in change.remove],
+    )
+
+
+def _apply(user: ClientUser, change: SharingChange) -> Response:
+    session = get_session()
+    client_settings.apply(session, user.client, change, actor=_actor(user))
+    session.commit()
+    for category, message in messages.change_messages(user.client, change):
+        flash(message, category)
+    return redirect(url_for(".settings"), 303)
+
+
+# -- Activity --------------------------------------------------------------------------------------
+
+
+@bp.get("/activity")
+def activity() -> Page:
+    user = _user()
+    before = request.args.get("before") or None
+    page = activity_page(get_session(), user.client, user, before)
+    return render_template("client_hub/activity.html", page=page, newest=before is None)

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from onboarding.accounts import check_new_login
-from onboarding.errors import Conflict, InvalidInput
+from onboarding.accounts import authenticate, check_new_login
+from onboarding.db import utcnow
+from onboarding.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from onboarding.models import (
     BillingModel,
     OAuthClient,
@@ -66,16 +67,23 @@ def add_redirect_url(partner: Partner, url: str) -> None:
     partner.redirect_urls.append(PartnerRedirectUrl(url=url, position=len(partner.redirect_urls)))
 
 
+def remove_redirect_url(partner: Partner, url: str) -> None:
+    """Unregister `url`; the next one moves up (the first is the permission screen's default)."""
+    entry = next((entry for entry in partner.redirect_urls if entry.url == url), None)
+    if entry is None:
+        raise NotFound("This redirect URL is not registered.")
+    partner.redirect_urls.remove(entry)
+    for position, kept in enumerate(partner.redirect_urls):
+        kept.position = position
+
+
 def issue_credentials(session: Session, partner: Partner) -> PartnerCredentials:
-    api_key = issue_secret("obk")
-    session.add(PartnerApiKey(partner_id=partner.id, prefix=api_key.prefix, key_hash=api_key.hash))
-    client_id = f"oc_{secrets.token_urlsafe(12)}"
-    client_secret = issue_secret("ocs")
-    session.add(
-        OAuthClient(partner_id=partner.id, client_id=client_id, secret_hash=client_secret.hash)
-    )
+    _key, api_key = issue_api_key(session, partner)
+    oauth_client, client_secret = create_oauth_client(session, partner)
     return PartnerCredentials(
-        api_key=api_key.value, oauth_client_id=client_id, oauth_client_secret=client_secret.value
+        api_key=api_key,
+        oauth_client_id=oauth_client.client_id,
+        oauth_client_secret=client_secret,
     )
 
 
@@ -139,3 +147,115 @@ def update_settings(session: Session, partner: Partner, changes: dict[str, Any])
             raise InvalidInput("brand_name is 1 to 200 characters.")
         partner.brand_name = brand.strip()
     session.flush()
+
+
+# -- partner users: logins and roles ------------------------------------------------------------
+
+
+def authenticate_user(session: Session, email: str, password: str) -> PartnerUser | None:
+    """The partner user with these credentials, or None (the same timing either way)."""
+    return authenticate(session, PartnerUser, email, password)
+
+
+def may_administer(user: PartnerUser) -> bool:
+    """Owners manage the team and the integration's credentials and URLs; members use them
+    (clients, channel keys, permission links, logs). A leaked member login then cannot
+    redirect clients elsewhere, reroute webhooks or mint partner credentials."""
+    return user.role == "owner"
+
+
+def require_owner(user: PartnerUser) -> None:
+    if not may_administer(user):
+        raise NotAllowed("Only an owner of your partner account can do this.")
+
+
+def team(session: Session, partner: Partner) -> list[PartnerUser]:
+    """The partner's users, owners first, then in the order they joined."""
+    return list(
+        session.scalars(
+            select(PartnerUser)
+            .where(PartnerUser.partner_id == partner.id)
+            .order_by(PartnerUser.role.desc(), PartnerUser.id)
+        )
+    )
+
+
+def add_member(session: Session, by: PartnerUser, *, email: str, password: str) -> PartnerUser:
+    """An owner adds a member to their own partner; members cannot add anyone."""
+    require_owner(by)
+    return create_partner_user(session, by.partner, email=email, password=password, role="member")
+
+
+# -- Partner API credentials: shown once, stored as hashes, revocable ----------------------------
+
+
+def api_keys(session: Session, partner: Partner) -> list[PartnerApiKey]:
+    """The partner's API keys (metadata only), newest first."""
+    return list(
+        session.scalars(
+            select(PartnerApiKey)
+            .where(PartnerApiKey.partner_id == partner.id)
+            .order_by(PartnerApiKey.id.desc())
+        )
+    )
+
+
+def issue_api_key(session: Session, partner: Partner) -> tuple[PartnerApiKey, str]:
+    """A new Partner API key and its value, which exists only in this return value."""
+    secret = issue_secret("obk")
+    key = PartnerApiKey(partner_id=partner.id, prefix=secret.prefix, key_hash=secret.hash)
+    session.add(key)
+    session.flush()
+    return key, secret.value
+
+
+def revoke_api_key(session: Session, partner: Partner, public_id: str) -> PartnerApiKey:
+    """Revoke one of the partner's own keys (NotFound for any other); revoking twice keeps the
+    first revocation time."""
+    key = session.scalar(
+        select(PartnerApiKey).where(
+            PartnerApiKey.public_id == public_id, PartnerApiKey.partner_id == partner.id
+        )
+    )
+    if key is None:
+        raise NotFound("No such API key.")
+    key.revoked_at = key.revoked_at or utcnow()
+    session.flush()
+    return key
+
+
+def oauth_clients(session: Session, partner: Partner) -> list[OAuthClient]:
+    """The partner's OAuth clients (never their secrets), newest first."""
+    return list(
+        session.scalars(
+            select(OAuthClient)
+            .where(OAuthClient.partner_id == partner.id)
+            .order_by(OAuthClient.id.desc())
+        )
+    )
+
+
+def create_oauth_client(session: Session, partner: Partner) -> tuple[OAuthClient, str]:
+    """A new client-credentials pair; the secret exists only in this return value."""
+    secret = issue_secret("ocs")
+    client = OAuthClient(
+        partner_id=partner.id, client_id=f"oc_{secrets.token_urlsafe(12)}", secret_hash=secret.hash
+    )
+    session.add(client)
+    session.flush()
+    return client, secret.value
+
+
+def revoke_oauth_client(session: Session, partner: Partner, client_id: str) -> OAuthClient:
+    """Revoke one of the partner's own OAuth clients. Its access tokens stop working at once:
+    the token check looks at the client's revocation too (partner_api/oauth.py)."""
+    client = session.scalar(
+        select(OAuthClient).where(
+            OAuthClient.client_id == client_id, OAuthClient.partner_id == partner.id
+        )
+    )
+    if client is None:
+        raise NotFound("No such OAuth client.")
+    client.revoked_at = client.revoked_at or utcnow()
+    session.flush()
+    return client

@@ -8,13 +8,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from onboarding.db import utcnow
-from onboarding.errors import ChannelNotRunning, PermissionMissing
+from onboarding.errors import ChannelNotRunning, DomainError, PermissionMissing
 from onboarding.models import ApiKey, Channel, ChannelStatus, Side
 from onboarding.permissions import events
 from onboarding.permissions.service import key_holder
 from onboarding.security import hash_secret, issue_secret
 
 KEY_KIND = "wak"  # "WhatsApp API key", so a leaked key is recognisable in logs and scanners
+# R7, word for word: what the client sees next to its greyed-out "Generate API Key" button.
+KEYS_WITH_PARTNER = (
+    "API keys are disabled for this number. The number was shared with your integration partner."
+    " With your permission the partner has access to the WhatsApp Business API on your behalf."
+    " To manage permissions go to “Organization Settings” or contact your partner."
+)
 
 
 @dataclass(frozen=True)
@@ -25,18 +31,33 @@ class NewApiKey:
     secret: str
 
 
-def generate_api_key(session: Session, channel: Channel, *, side: Side, actor: str) -> NewApiKey:
-    """Issue a key for `side`, revoking every earlier key of the channel (R8)."""
+def can_generate(channel: Channel, side: Side) -> str | None:
+    """Why `side` may not generate a key for the channel now (R1, R6, R8), or None if it may.
+
+    The screens grey out their "Generate API Key" buttons with this reason, and
+    generate_api_key refuses with the same one, so the two can never disagree.
+    """
+    refusal = _refusal(channel, side)
+    return str(refusal) if refusal else None
+
+
+def _refusal(channel: Channel, side: Side) -> DomainError | None:
     if key_holder(channel) != side:
         if side == Side.PARTNER:
-            raise PermissionMissing(
+            return PermissionMissing(
                 "The client has not shared this number with you. Ask for permission first."
             )
-        raise PermissionMissing(
-            "API keys are disabled for this number: it is shared with your integration partner."
-        )
+        return PermissionMissing(KEYS_WITH_PARTNER)
     if channel.status != ChannelStatus.RUNNING:
-        raise ChannelNotRunning("API keys can be generated only for running numbers.")
+        return ChannelNotRunning("API keys can be generated only for running numbers.")
+    return None
+
+
+def generate_api_key(session: Session, channel: Channel, *, side: Side, actor: str) -> NewApiKey:
+    """Issue a key for `side`, revoking every earlier key of the channel (R8)."""
+    refusal = _refusal(channel, side)
+    if refusal is not None:
+        raise refusal
     now = utcnow()
     session.execute(
         update(ApiKey)
@@ -85,3 +106,16 @@ def api_keys(session: Session, channel: Channel) -> list[ApiKey]:
             .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
         )
     )
+
+
+def live_keys(session: Session, channels: list[Channel]) -> dict[int, ApiKey]:
+    """Each channel's key that still works, by channel id; R8 leaves at most one per channel."""
+    if not channels:
+        return {}
+    rows = session.scalars(
+        select(ApiKey).where(
+            ApiKey.channel_id.in_([channel.id for channel in channels]),
+            ApiKey.revoked_at.is_(None),
+        )
+    )
+    return {key.channel_id: key for key in rows}

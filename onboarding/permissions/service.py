@@ -61,11 +61,19 @@ def add_channel(
         channel_id=channel.public_id,
         phone_number=phone_number,
     )
-    if client.partner.billing_model == BillingModel.PARTNER_PAYMENT:
-        grant(session, client, [channel], via=GrantedVia.BILLING_DEFAULT, actor=actor)
-    elif client.all_channels:
-        grant(session, client, [channel], via=GrantedVia.ALL_CHANNELS, actor=actor)
+    via = default_grant(client)
+    if via is not None:
+        grant(session, client, [channel], via=via, actor=actor)
     return channel
+
+
+def default_grant(client: Client) -> GrantedVia | None:
+    """How a number the client adds now gets shared (R2, then "all numbers"), if at all."""
+    if client.partner.billing_model == BillingModel.PARTNER_PAYMENT:
+        return GrantedVia.BILLING_DEFAULT
+    if client.all_channels:
+        return GrantedVia.ALL_CHANNELS
+    return None
 
 
 def grant(
@@ -86,11 +94,17 @@ def grant(
 def revoke(
     session: Session, client: Client, channels: Iterable[Channel], *, via: GrantedVia, actor: str
 ) -> list[Channel]:
-    """R3: take the partner's permission away and disable the keys the partner generated."""
+    """R3: take the partner's permission away and disable the keys the partner generated.
+
+    Removing any number also ends "all numbers, including numbers added later": that choice
+    means every number is shared, and leaving it on would hand the partner the next number
+    while the client believes it has withdrawn.
+    """
     gone = [channel for channel in _own(client, channels) if is_shared(channel)]
     for channel in gone:
         channel.permission = None
     if gone:
+        client.all_channels = False
         session.execute(
             update(ApiKey)
             .where(

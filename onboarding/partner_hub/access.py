@@ -1,0 +1,140 @@
+"""Who may open a hub page, and looking objects up within the user's own partner only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Concatenate, ParamSpec
+
+from flask import redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onboarding.auth.session import current_partner_user
+from onboarding.db import get_session
+from onboarding.errors import (
+    ChannelNotRunning,
+    Conflict,
+    DomainError,
+    ForeignChannel,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    PermissionMissing,
+)
+from onboarding.models import Channel, Client, Partner, PartnerUser
+from onboarding.partners.service import require_owner
+
+P = ParamSpec("P")
+View = Callable[Concatenate[PartnerUser, P], ResponseReturnValue]
+
+# Most specific first (ChannelNotRunning is a Conflict).
+REFUSALS: list[tuple[type[DomainError], int, str]] = [
+    (ChannelNotRunning, 409, "Not possible right now"),
+    (PermissionMissing, 403, "Permission missing"),
+    (NotAllowed, 403, "Not allowed"),
+    (Conflict, 409, "Not possible right now"),
+    (NotFound, 404, "Not found"),
+    (ForeignChannel, 404, "Not found"),
+    (InvalidInput, 400, "That did not work"),
+]
+
+
+def login_required(view: View[P]) -> Callable[P, ResponseReturnValue]:
+    """Hand the view the signed-in partner user; without one, 303 to the hub's login."""
+
+    @wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+        user = current_partner_user()
+        if user is None:
+            return redirect(url_for("partner_hub.login"), 303)
+        return view(user, *args, **kwargs)
+
+    return wrapped
+
+
+def owner_required(view: View[P]) -> View[P]:
+    """The one place a hub view checks the role; the rule itself is require_owner's."""
+
+    @wraps(view)
+    def wrapped(user: PartnerUser, /, *args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+        require_owner(user)
+        return view(user, *args, **kwargs)
+
+    return wrapped
+
+
+def refusal_page(error: DomainError) -> ResponseReturnValue:
+    """A refused request: rolled back, shown on a hub page with the domain's own reason."""
+    get_session().rollback()
+    status, title = next(((s, t) for kind, s, t in REFUSALS if isinstance(error, kind)), (400, ""))
+    section, back = _came_from(found=not isinstance(error, NotFound))
+    return render_template(
+        "partner_hub/error.html",
+        status=status,
+        title=title or "That did not work",
+        error=error,
+        section=section,
+        back=back,
+    ), status
+
+
+SECTIONS = {
+    "settings": "partner_hub.settings",
+    "team": "partner_hub.team_page",
+    "activity": "partner_hub.activity_log",
+    "webhooks": "partner_hub.webhooks",
+}
+
+
+def _came_from(*, found: bool) -> tuple[str, str]:
+    """The hub section of the refused request and a page to go back to (the Referer header,
+    which would say, is withheld by our Referrer-Policy)."""
+    parts = request.path.split("/")  # "", "hub", section, ...
+    section = parts[2] if len(parts) > 2 else ""
+    if section in SECTIONS:
+        return section, url_for(SECTIONS[section])
+    if section == "clients" and len(parts) > 4 and found:  # an action on a client: its page
+        return "clients", url_for("partner_hub.client", client_id=parts[3])
+    return "clients", url_for("partner_hub.clients")
+
+
+def own_client(session: Session, partner: Partner, public_id: str) -> Client:
+    client = session.scalar(
+        select(Client).where(Client.public_id == public_id, Client.partner_id == partner.id)
+    )
+    if client is None:
+        raise NotFound("There is no such client among yours.")
+    return client
+
+
+def own_channel(session: Session, client: Client, public_id: str) -> Channel:
+    """A channel of `client` (itself already found among the partner's own)."""
+    channel = session.scalar(
+        select(Channel).where(Channel.public_id == public_id, Channel.client_id == client.id)
+    )
+    if channel is None:
+        raise NotFound("This client has no such number.")
+    return channel
+
+
+def own_channels(
+    session: Session, partner: Partner, public_ids: list[str], client: Client | None
+) -> list[Channel]:
+    """The named channels, each the partner's own (and `client`'s, when one is given)."""
+    query = (
+        select(Channel)
+        .join(Client)
+        .where(Channel.public_id.in_(public_ids), Client.partner_id == partner.id)
+    )
+    if client is not None:
+        query = query.where(Channel.client_id == client.id)
+    found = list(session.scalars(query))
+    if len(found) != len(set(public_ids)):
+        raise NotFound(
+            "A channel id is not one of this client's numbers."
+            if client
+            else "A channel id is not one of your clients' numbers."
+        )
+    return found

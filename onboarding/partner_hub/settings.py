@@ -1,0 +1,294 @@
+"""Integration settings: partner id, redirect URLs, webhooks and signing secret, Partner API
+credentials, and the permission-link builder. Secrets made here are shown once, in the response
+to the POST that made them, and never again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wtforms import Field
+
+from onboarding.consent.links import permission_link
+from onboarding.db import get_session, utcnow
+from onboarding.errors import Conflict, InvalidInput
+from onboarding.models import Client, PartnerUser
+from onboarding.partner_hub import bp
+from onboarding.partner_hub.access import login_required, own_channels, own_client, owner_required
+from onboarding.partner_hub.forms import (
+    EmptyForm,
+    LinkForm,
+    RedirectUrlForm,
+    RemoveRedirectUrlForm,
+    RotateSecretForm,
+    WebhookUrlForm,
+)
+from onboarding.partner_hub.views import check_form
+from onboarding.partners import service as partners
+from onboarding.webhooks import service as webhooks
+
+MAX_LINK_CLIENTS = 500  # the builder's client list: the newest this many
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Secrets made by this request, shown on this one page only."""
+
+    title: str
+    values: list[tuple[str, str]]  # (label, value)
+    note: str
+
+
+@dataclass
+class Forms:
+    redirect: RedirectUrlForm = field(default_factory=lambda: RedirectUrlForm(formdata=None))
+    webhook: WebhookUrlForm | None = None
+    link: LinkForm | None = None
+
+
+@bp.get("/settings")
+@login_required
+def settings(user: PartnerUser) -> ResponseReturnValue:
+    return _settings(user)
+
+
+def _settings(
+    user: PartnerUser,
+    *,
+    forms: Forms | None = None,
+    shown: Shown | None = None,
+    link: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    session = get_session()
+    partner = user.partner
+    forms = forms or Forms()
+    webhook_form = forms.webhook or WebhookUrlForm(formdata=None, webhook_url=partner.webhook_url)
+    # After a rotation the old secret still signs webhooks until then (none after "at once").
+    old_secret_until = partner.previous_signing_secret_until
+    if old_secret_until and old_secret_until <= utcnow():
+        old_secret_until = None
+    return render_template(
+        "partner_hub/settings.html",
+        partner=partner,
+        redirect_form=forms.redirect,
+        remove_form=RemoveRedirectUrlForm(formdata=None),
+        webhook_form=webhook_form,
+        rotate_form=RotateSecretForm(formdata=None),
+        button=EmptyForm(formdata=None),
+        link_form=forms.link or _link_form(user, formdata=None),
+        link=link,
+        shown=shown,
+        api_keys=partners.api_keys(session, partner),
+        oauth_clients=partners.oauth_clients(session, partner),
+        old_secret_until=old_secret_until
+        if old_secret_until and old_secret_until > utcnow()
+        else None,
+    ), status
+
+
+def _back(anchor: str) -> ResponseReturnValue:
+    return redirect(url_for("partner_hub.settings", _anchor=anchor), 303)
+
+
+def _commit_or_explain(field: Field) -> bool:
+    """Commit; a refused change (or one that raced another) becomes `field`'s error instead."""
+    session = get_session()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        field.errors.append("This changed at the same moment elsewhere. Reload and try again.")
+        return False
+    return True
+
+
+# -- redirect URLs --------------------------------------------------------------------------------
+
+
+@bp.post("/settings/redirect-urls")
+@login_required
+@owner_required
+def add_redirect_url(user: PartnerUser) -> ResponseReturnValue:
+    form = RedirectUrlForm()
+    if form.validate_on_submit():
+        try:
+            partners.add_redirect_url(user.partner, form.url.data)
+        except (InvalidInput, Conflict) as error:
+            get_session().rollback()
+            form.url.errors.append(str(error))
+        else:
+            if _commit_or_explain(form.url):
+                flash(f"Registered {form.url.data}.", "success")
+                return _back("redirect-urls")
+    return _settings(user, forms=Forms(redirect=form), status=400)
+
+
+@bp.post("/settings/redirect-urls/remove")
+@login_required
+@owner_required
+def remove_redirect_url(user: PartnerUser) -> ResponseReturnValue:
+    form = RemoveRedirectUrlForm()
+    check_form(form)
+    partners.remove_redirect_url(user.partner, form.url.data)
+    get_session().commit()
+    flash(f"Removed {form.url.data}: clients are no longer sent back there.", "success")
+    return _back("redirect-urls")
+
+
+# -- webhooks -------------------------------------------------------------------------------------
+
+
+@bp.post("/settings/webhook")
+@login_required
+@owner_required
+def set_webhook_url(user: PartnerUser) -> ResponseReturnValue:
+    form = WebhookUrlForm()
+    if form.validate_on_submit():
+        url = (form.webhook_url.data or "").strip() or None
+        try:
+            webhooks.set_webhook_url(get_session(), user.partner, url)
+        except InvalidInput as error:
+            get_session().rollback()
+            form.webhook_url.errors.append(str(error))
+        else:
+            get_session().commit()
+            flash("Webhook URL saved." if url else "Webhook URL removed: no events are sent.")
+            return _back("webhooks")
+    return _settings(user, forms=Forms(webhook=form), status=400)
+
+
+@bp.post("/settings/webhook/test")
+@login_required
+def send_test_event(user: PartnerUser) -> ResponseReturnValue:
+    check_form(EmptyForm())
+    session = get_session()
+    webhooks.send_test_event(session, user.partner, f"partner_user:{user.public_id}")
+    session.commit()
+    flash("Test event queued. Its delivery attempts appear below.", "success")
+    return redirect(url_for("partner_hub.webhooks"), 303)
+
+
+@bp.post("/settings/signing-secret")
+@login_required
+@owner_required
+def rotate_signing_secret(user: PartnerUser) -> ResponseReturnValue:
+    form = RotateSecretForm()
+    check_form(form)
+    session = get_session()
+    overlap = timedelta(0) if form.at_once.data else webhooks.DEFAULT_OVERLAP
+    secret = webhooks.rotate_signing_secret(session, user.partner, overlap=overlap)
+    session.commit()
+    flash("The signing secret was rotated.", "success")
+    note = (
+        "Webhooks and callbacks are signed with it from now on; the old secret no longer works."
+        if form.at_once.data
+        else "Callbacks are signed with it from now on; webhooks carry a second signature with "
+        "the old secret for 24 hours, so you can switch without missing any."
+    )
+    return _settings(user, shown=Shown("New signing secret", [("Signing secret", secret)], note))
+
+
+# -- Partner API credentials ----------------------------------------------------------------------
+
+
+@bp.post("/settings/api-keys")
+@login_required
+@owner_required
+def create_api_key(user: PartnerUser) -> ResponseReturnValue:
+    check_form(EmptyForm())
+    session = get_session()
+    key, secret = partners.issue_api_key(session, user.partner)
+    session.commit()
+    flash(f"API key {key.prefix}… created.", "success")
+    shown = Shown(
+        "New Partner API key",
+        [("API key", secret)],
+        "Send it as the X-API-Key header. Copy it now: it is shown only once.",
+    )
+    return _settings(user, shown=shown, status=201)
+
+
+@bp.post("/settings/api-keys/<key_id>/revoke")
+@login_required
+@owner_required
+def revoke_api_key(user: PartnerUser, key_id: str) -> ResponseReturnValue:
+    check_form(EmptyForm())
+    key = partners.revoke_api_key(get_session(), user.partner, key_id)
+    get_session().commit()
+    flash(f"API key {key.prefix}… revoked: it no longer works.", "success")
+    return _back("api-keys")
+
+
+@bp.post("/settings/oauth-clients")
+@login_required
+@owner_required
+def create_oauth_client(user: PartnerUser) -> ResponseReturnValue:
+    check_form(EmptyForm())
+    session = get_session()
+    client, secret = partners.create_oauth_client(session, user.partner)
+    session.commit()
+    flash(f"OAuth client {client.client_id} created.", "success")
+    shown = Shown(
+        "New OAuth client",
+        [("Client id", client.client_id), ("Client secret", secret)],
+        "Exchange them for access tokens at POST /api/v1/token (client credentials). "
+        "Copy the secret now: it is shown only once.",
+    )
+    return _settings(user, shown=shown, status=201)
+
+
+@bp.post("/settings/oauth-clients/<client_id>/revoke")
+@login_required
+@owner_required
+def revoke_oauth_client(user: PartnerUser, client_id: str) -> ResponseReturnValue:
+    check_form(EmptyForm())
+    client = partners.revoke_oauth_client(get_session(), user.partner, client_id)
+    get_session().commit()
+    flash(f"OAuth client {client.client_id} revoked, and its access tokens with it.", "success")
+    return _back("oauth-clients")
+
+
+# -- the permission-link builder ------------------------------------------------------------------
+
+
+def _link_form(user: PartnerUser, **kwargs: Any) -> LinkForm:
+    form = LinkForm(**kwargs)
+    clients = get_session().execute(
+        select(Client.public_id, Client.name)
+        .where(Client.partner_id == user.partner.id)
+        .order_by(Client.id.desc())
+        .limit(MAX_LINK_CLIENTS)
+    )
+    form.client.choices = [("", "Any client")] + [(pid, name) for pid, name in clients]
+    form.redirect_url.choices = [(entry.url, entry.url) for entry in user.partner.redirect_urls]
+    return form
+
+
+@bp.post("/settings/permission-link")
+@login_required
+def build_permission_link(user: PartnerUser) -> ResponseReturnValue:
+    form = _link_form(user)
+    if not form.validate_on_submit():
+        return _settings(user, forms=Forms(link=form), status=400)
+    session = get_session()
+    client = own_client(session, user.partner, form.client.data) if form.client.data else None
+    ids = [part.strip() for part in (form.channels.data or "").split(",") if part.strip()]
+    channels = own_channels(session, user.partner, ids, client)
+    params = {"redirect_url": form.redirect_url.data}
+    if channels:
+        params["channels"] = f"[{','.join(ids)}]"
+    if form.state.data:
+        params["state"] = form.state.data
+    try:
+        link = permission_link(user.partner, params)
+    except InvalidInput as error:
+        form.state.errors.append(str(error))
+        return _settings(user, forms=Forms(link=form), status=400)
+    flash("Permission link ready: copy it below.", "success")
+    return _settings(user, forms=Forms(link=form), link=link)

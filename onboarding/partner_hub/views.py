@@ -1,0 +1,248 @@
+"""Logging in and out, clients and their channel keys, activity, webhook log, team."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
+
+from onboarding.auth.session import current_partner_user, log_in, log_out
+from onboarding.consent.links import permission_link
+from onboarding.db import get_session
+from onboarding.errors import Conflict, DomainError, InvalidInput
+from onboarding.models import ApiKey, Channel, Client, PartnerUser, Side
+from onboarding.partner_hub import bp
+from onboarding.partner_hub.access import (
+    login_required,
+    own_channel,
+    own_client,
+    owner_required,
+    refusal_page,
+)
+from onboarding.partner_hub.forms import EmptyForm, LoginForm, MemberForm
+from onboarding.partner_hub.queries import activity, deliveries, find_clients
+from onboarding.partners.service import add_member, authenticate_user, may_administer, team
+from onboarding.permissions.keys import can_generate, generate_api_key, live_keys
+from onboarding.permissions.service import is_shared
+
+MAX_PAGE = 10_000  # deeper than any real list; keeps OFFSET bounded
+
+
+@bp.errorhandler(DomainError)
+def _refused(error: DomainError) -> ResponseReturnValue:
+    return refusal_page(error)
+
+
+@bp.after_request
+def _no_store(response: Any) -> Any:
+    # Hub pages show credentials and clients' data: no cache may keep them, and shown-once
+    # secrets must not come back from the back button's cache either.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.context_processor
+def _layout() -> dict[str, Any]:
+    user = current_partner_user()
+    return {
+        "hub_user": user,
+        "may_administer": may_administer(user) if user else False,
+        "logout_form": EmptyForm(),
+        "when": _when,
+    }
+
+
+def _when(value: datetime | None, seconds: bool = False) -> str:
+    """UTC, as the API and the webhooks give times; seconds where retries are seconds apart."""
+    if value is None:
+        return ""
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if seconds else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def _page_number() -> int:
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+
+
+def check_form(form: EmptyForm) -> None:
+    """A bare button's form: only its CSRF token can be wrong, and CSRFProtect refuses that
+    first; checked anyway so that no POST is ever handled without its form."""
+    if not form.validate_on_submit():
+        raise InvalidInput("The form was not complete. Reload the page and try again.")
+
+
+# -- logging in and out ---------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    if request.method == "GET" and current_partner_user() is not None:
+        return redirect(url_for("partner_hub.clients"), 303)
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        session = get_session()
+        user = authenticate_user(session, form.email.data, form.password.data)
+        if user is not None:
+            session.commit()  # a rehashed password, if the hashing parameters moved on
+            log_in(user)
+            flash(f"Logged in as {user.email}.", "success")
+            return redirect(url_for("partner_hub.clients"), 303)
+        form.password.errors.append("Wrong email or password.")
+        status = 401
+    elif form.is_submitted():
+        status = 400
+    return render_template("partner_hub/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    check_form(EmptyForm())
+    log_out()
+    flash("You are logged out.", "info")
+    return redirect(url_for("partner_hub.login"), 303)
+
+
+@bp.get("/")
+@login_required
+def home(user: PartnerUser) -> ResponseReturnValue:
+    return redirect(url_for("partner_hub.clients"), 303)
+
+
+# -- clients and their channels -------------------------------------------------------------------
+
+
+@bp.get("/clients")
+@login_required
+def clients(user: PartnerUser) -> ResponseReturnValue:
+    q = request.args.get("q", "").strip()[:200]
+    page = find_clients(get_session(), user.partner, q, _page_number())
+    shared = {client.id: sum(map(is_shared, client.channels)) for client in page.items}
+    return render_template("partner_hub/clients.html", page=page, q=q, shared=shared)
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: Channel
+    shared: bool
+    refusal: str | None  # why "Generate API Key" is greyed out; None when it is enabled
+    live_key: ApiKey | None  # the key a new one would revoke
+    permission_link: str | None  # for a Missing channel: where to send the client
+
+
+@bp.get("/clients/<client_id>")
+@login_required
+def client(user: PartnerUser, client_id: str) -> ResponseReturnValue:
+    return _client_page(user, own_client(get_session(), user.partner, client_id))
+
+
+@bp.post("/clients/<client_id>/channels/<channel_id>/api-key")
+@login_required
+def generate_key(user: PartnerUser, client_id: str, channel_id: str) -> ResponseReturnValue:
+    session = get_session()
+    found = own_client(session, user.partner, client_id)
+    channel = own_channel(session, found, channel_id)
+    check_form(EmptyForm())
+    new = generate_api_key(
+        session, channel, side=Side.PARTNER, actor=f"partner_user:{user.public_id}"
+    )
+    session.commit()
+    flash(f"New API key for {channel.phone_number}: copy it now, it is shown only once.", "success")
+    # Shown once: straight into this response (no-store), never into the session or a flash.
+    return _client_page(user, found, new_key=(channel, new.secret), status=201)
+
+
+def _client_page(
+    user: PartnerUser,
+    found: Client,
+    *,
+    new_key: tuple[Channel, str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    session = get_session()
+    keys = live_keys(session, found.channels)
+    rows = [
+        ChannelRow(
+            channel=channel,
+            shared=is_shared(channel),
+            refusal=can_generate(channel, Side.PARTNER),
+            live_key=keys.get(channel.id),
+            permission_link=None if is_shared(channel) else _link_for(user, channel),
+        )
+        for channel in found.channels
+    ]
+    return render_template(
+        "partner_hub/client.html",
+        client=found,
+        rows=rows,
+        new_key=new_key,
+        form=EmptyForm(),
+        trail=activity(session, user.partner, client=found, limit=10),
+    ), status
+
+
+def _link_for(user: PartnerUser, channel: Channel) -> str | None:
+    """A ready permission link asking for this one number; None while the partner has no
+    redirect URL registered (the screen would refuse the link)."""
+    try:
+        return permission_link(user.partner, {"channels": f"[{channel.public_id}]"})
+    except InvalidInput:
+        return None
+
+
+# -- activity and webhook deliveries --------------------------------------------------------------
+
+
+@bp.get("/activity")
+@login_required
+def activity_log(user: PartnerUser) -> ResponseReturnValue:
+    before = request.args.get("before") or None
+    trail = activity(get_session(), user.partner, before=before)
+    return render_template("partner_hub/activity.html", trail=trail, before=before)
+
+
+@bp.get("/webhooks")
+@login_required
+def webhooks(user: PartnerUser) -> ResponseReturnValue:
+    page = deliveries(get_session(), user.partner, _page_number())
+    return render_template("partner_hub/webhooks.html", page=page, test_form=EmptyForm())
+
+
+# -- the team -------------------------------------------------------------------------------------
+
+
+@bp.get("/team")
+@login_required
+def team_page(user: PartnerUser) -> ResponseReturnValue:
+    return _team(user, MemberForm(formdata=None))
+
+
+@bp.post("/team")
+@login_required
+@owner_required
+def add_team_member(user: PartnerUser) -> ResponseReturnValue:
+    form = MemberForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            member = add_member(session, user, email=form.email.data, password=form.password.data)
+            session.commit()
+        except (InvalidInput, Conflict) as error:
+            session.rollback()
+            form.email.errors.append(str(error))
+        except IntegrityError:  # the same email was added a moment ago
+            session.rollback()
+            form.email.errors.append("A partner user with this email exists already.")
+        else:
+            flash(f"Added {member.email} as a member.", "success")
+            return redirect(url_for("partner_hub.team_page"), 303)
+    return _team(user, form, status=400)
+
+
+def _team(user: PartnerUser, form: MemberForm, status: int = 200) -> ResponseReturnValue:
+    return render_template(
+        "partner_hub/team.html", members=team(get_session(), user.partner), form=form
+    ), status

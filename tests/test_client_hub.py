@@ -1,0 +1,732 @@
+"""The Client Hub through HTTP: numbers and keys (R6-R8), Settings → Partner (R3, R5), adding a
+number (R2), the activity trail; and every refusal (no login, no CSRF token, another client's
+number, a key while shared or pending, bad numbers, removal without confirmation)."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from onboarding.client_hub.activity import PAGE_SIZE
+from onboarding.models import (
+    ApiKey,
+    AuditEvent,
+    BillingModel,
+    Channel,
+    ChannelStatus,
+    Client,
+    ClientUser,
+    GrantedVia,
+    Partner,
+    Permission,
+    Side,
+    WebhookOutbox,
+)
+from onboarding.permissions.keys import KEYS_WITH_PARTNER, channel_for_key, generate_api_key
+from onboarding.permissions.service import grant, revoke
+from onboarding.security import hash_secret
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD, make_channel, make_client, make_partner, new_number
+
+R7 = (
+    "API keys are disabled for this number. The number was shared with your integration partner."
+    " With your permission the partner has access to the WhatsApp Business API on your behalf."
+    " To manage permissions go to “Organization Settings” or contact your partner."
+)
+WEBHOOK_URL = "https://partner.example/webhooks"
+SETTINGS = "/client/settings/partner"
+CONFIRM = "/client/settings/partner/confirm"
+KEY = re.compile(r"wak_[A-Za-z0-9_-]{43}")
+
+
+# -- arranging -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Account:
+    partner: Partner
+    customer: Client
+    user: ClientUser
+    channels: list[Channel]
+
+    @property
+    def ids(self) -> list[str]:
+        return [channel.public_id for channel in self.channels]
+
+
+def arrange(
+    db: Session,
+    *,
+    billing: BillingModel = BillingModel.DIRECT_PAYMENT,
+    statuses: tuple[ChannelStatus, ...] = (ChannelStatus.RUNNING, ChannelStatus.RUNNING),
+    webhook_url: str | None = None,
+) -> Account:
+    partner = make_partner(db, billing=billing, webhook_url=webhook_url)
+    customer, user = make_client(db, partner)
+    channels = [make_channel(db, customer, status=status) for status in statuses]
+    db.commit()
+    return Account(partner, customer, user, channels)
+
+
+@pytest.fixture
+def account(db: Session) -> Account:
+    return arrange(db)
+
+
+@pytest.fixture
+def shared(db: Session) -> Account:
+    """A partner_payment partner: its client's numbers are shared by default (R2)."""
+    return arrange(db, billing=BillingModel.PARTNER_PAYMENT, webhook_url=WEBHOOK_URL)
+
+
+def log_in(client: FlaskClient, user: ClientUser) -> None:
+    page = client.get("/login").text
+    response = client.post(
+        "/login", data={"csrf_token": csrf_token(page), "email": user.email, "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/client/"
+
+
+def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None) -> TestResponse:
+    """POST as the browser would: with the CSRF token of a rendered hub page."""
+    token = csrf_token(client.get("/client/").text)
+    return client.post(path, data={"csrf_token": token, **(data or {})})
+
+
+def text(response: TestResponse) -> str:
+    """The page with entities decoded and runs of white space as one space, so that messages
+    compare as a person reads them, however the template wraps its lines."""
+    return " ".join(html.unescape(response.get_data(as_text=True)).split())
+
+
+def follow(client: FlaskClient, response: TestResponse) -> str:
+    assert response.status_code == 303, response.status_code
+    return text(client.get(response.headers["Location"]))
+
+
+def snapshot(db: Session) -> dict[str, Any]:
+    """Everything a Client Hub action could change, to compare before and after a request."""
+    db.expire_all()
+    counts = {
+        table.__tablename__: db.scalar(select(func.count()).select_from(table))
+        for table in (Channel, Permission, ApiKey, AuditEvent, WebhookOutbox)
+    }
+    permissions = set(db.execute(select(Permission.channel_id, Permission.granted_via)))
+    keys = set(db.execute(select(ApiKey.id, ApiKey.revoked_at)))
+    flags = set(db.execute(select(Client.id, Client.all_channels)))
+    return counts | {"permissions": permissions, "keys": keys, "flags": flags}
+
+
+def shared_ids(db: Session, account: Account) -> set[str]:
+    db.expire_all()
+    return {channel.public_id for channel in account.channels if channel.permission is not None}
+
+
+def events(db: Session, type: str) -> list[AuditEvent]:
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.type == type)))
+
+
+def outbox_types(db: Session, partner: Partner) -> list[str]:
+    return list(
+        db.scalars(
+            select(AuditEvent.type)
+            .join(WebhookOutbox, WebhookOutbox.event_id == AuditEvent.id)
+            .where(WebhookOutbox.partner_id == partner.id)
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+# -- access: login, CSRF, another client's numbers ---------------------------------------------
+
+PAGES = [
+    "/client/",
+    "/client/numbers/new",
+    "/client/settings",
+    SETTINGS,
+    CONFIRM,
+    "/client/activity",
+]
+ACTIONS = [
+    "/client/numbers/{channel}/api-key",
+    "/client/numbers/new",
+    SETTINGS,
+    CONFIRM,
+    "/client/settings/partner/share-all",
+    "/client/settings/partner/all-numbers",
+]
+
+
+def test_settings_lead_to_the_partner_tab(client: FlaskClient, account: Account) -> None:
+    log_in(client, account.user)
+    response = client.get("/client/settings")
+    assert (response.status_code, response.headers["Location"]) == (303, SETTINGS)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_requires_a_client_login(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login"
+
+
+@pytest.mark.parametrize("path", ACTIONS)
+def test_every_action_requires_a_client_login(
+    client: FlaskClient, db: Session, account: Account, path: str
+) -> None:
+    before = snapshot(db)
+    token = csrf_token(client.get("/login").text)  # a valid token, but nobody logged in
+    response = client.post(
+        path.format(channel=account.ids[0]),
+        data={"csrf_token": token, "channels": account.ids, "phone": new_number()},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login"
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("path", ACTIONS)
+def test_every_action_without_csrf_token_is_refused_and_changes_nothing(
+    client: FlaskClient, db: Session, account: Account, path: str
+) -> None:
+    log_in(client, account.user)
+    before = snapshot(db)
+    response = client.post(
+        path.format(channel=account.ids[0]),
+        data={"channels": account.ids, "share": account.ids, "phone": new_number()},
+    )
+    assert response.status_code == 400
+    assert "Your form expired" in text(response)
+    assert snapshot(db) == before
+
+
+@pytest.fixture
+def foreign(db: Session, account: Account) -> Account:
+    """Another client of the same partner, whose number is shared and has a partner key."""
+    other = arrange(db, billing=BillingModel.PARTNER_PAYMENT)
+    generate_api_key(db, other.channels[0], side=Side.PARTNER, actor="partner_api")
+    db.commit()
+    return other
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("post", "/client/numbers/{foreign}/api-key", {}),
+        ("post", SETTINGS, {"channels": ["{own}", "{foreign}"]}),
+        ("get", CONFIRM + "?remove={foreign}", None),
+        ("get", CONFIRM + "?share={foreign}&remove={own}", None),
+        ("post", CONFIRM, {"remove": ["{foreign}"]}),
+        ("post", CONFIRM, {"share": ["{own}", "{foreign}"]}),
+        ("get", "/client/activity?before={foreign_event}", None),
+    ],
+)
+def test_another_clients_number_is_not_found_and_nothing_changes(
+    client: FlaskClient,
+    db: Session,
+    account: Account,
+    foreign: Account,
+    method: str,
+    path: str,
+    data: dict[str, list[str]] | None,
+) -> None:
+    log_in(client, account.user)
+    grant(db, account.customer, account.channels[:1], via=GrantedVia.CLIENT_HUB, actor="t")
+    db.commit()
+    event = db.scalars(select(AuditEvent).where(AuditEvent.client_id == foreign.customer.id))
+    names = {"own": account.ids[1], "foreign": foreign.ids[0], "foreign_event": ""}
+    names["foreign_event"] = event.first().public_id if event else ""
+    before = snapshot(db)
+    url = path.format(**names)
+    if method == "get":
+        response = client.get(url)
+    else:
+        filled = {
+            name: [value.format(**names) for value in values] for name, values in data.items()
+        }
+        response = post(client, url, filled)
+    assert response.status_code == 404
+    assert snapshot(db) == before
+
+
+def test_the_nav_marks_the_current_page_and_offers_log_out(
+    client: FlaskClient, account: Account
+) -> None:
+    log_in(client, account.user)
+    for path, current in [
+        ("/client/", "Numbers"),
+        ("/client/numbers/new", "Numbers"),
+        (SETTINGS, "Organization Settings"),
+        ("/client/activity", "Activity"),
+    ]:
+        page = client.get(path).text
+        assert re.findall(r'aria-current="page">([^<]+)<', page) == [current], path
+        assert 'action="/logout"' in page
+        assert '<main class="wide">' in page
+
+
+# -- Numbers and API keys (R6, R7, R8) ---------------------------------------------------------
+
+
+def test_numbers_page_lists_each_number_with_status_and_permission(
+    client: FlaskClient, db: Session
+) -> None:
+    account = arrange(db, statuses=(ChannelStatus.RUNNING, ChannelStatus.PENDING))
+    grant(db, account.customer, account.channels[:1], via=GrantedVia.CLIENT_HUB, actor="t")
+    db.commit()
+    log_in(client, account.user)
+    page = text(client.get("/client/"))
+    for channel in account.channels:
+        assert channel.phone_number in page
+        assert channel.name in page
+    assert "Running" in page and "Pending" in page
+    assert f"Shared with {account.partner.brand_name}" in page and "Not shared" in page
+
+
+def test_a_shared_number_shows_the_r7_message_next_to_a_greyed_out_button(
+    client: FlaskClient, shared: Account
+) -> None:
+    log_in(client, shared.user)
+    page = client.get("/client/").text
+    assert KEYS_WITH_PARTNER == R7
+    assert R7 in html.unescape(page)
+    channel_id = shared.ids[0]
+    assert f'action="/client/numbers/{channel_id}/api-key"' not in page  # no form to submit
+    button = re.search(r'<button type="button" class="button" aria-disabled="true"[^>]*>', page)
+    assert button and f'aria-describedby="reason-{channel_id}"' in button.group(0)
+    assert f'<p class="reason" id="reason-{channel_id}">' in page
+
+
+def test_a_pending_number_says_keys_come_once_it_is_running(
+    client: FlaskClient, db: Session
+) -> None:
+    account = arrange(db, statuses=(ChannelStatus.PENDING,))
+    log_in(client, account.user)
+    page = text(client.get("/client/"))
+    assert "API keys can be generated only for running numbers." in page
+    assert 'aria-disabled="true"' in page
+    assert R7 not in page
+
+
+def test_an_unshared_running_number_has_a_working_generate_button(
+    client: FlaskClient, account: Account
+) -> None:
+    log_in(client, account.user)
+    page = client.get("/client/").text
+    assert f'action="/client/numbers/{account.ids[0]}/api-key"' in page
+    assert 'aria-disabled="true"' not in page
+    assert "Generate API Key" in page and "Generate new API key" not in page
+
+
+def test_generating_a_key_shows_it_once_and_stores_only_its_hash(
+    client: FlaskClient, db: Session
+) -> None:
+    account = arrange(db, webhook_url=WEBHOOK_URL)
+    log_in(client, account.user)
+    channel = account.channels[0]
+
+    response = post(client, f"/client/numbers/{channel.public_id}/api-key")
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    secret = KEY.search(response.text)
+    assert secret, "the new key is on the page"
+    assert 'data-copy="#new-key"' in response.text
+    key = db.scalars(select(ApiKey)).one()
+    assert key.key_hash == hash_secret(secret.group(0))
+    assert key.created_by == Side.CLIENT
+    assert channel_for_key(db, secret.group(0)) == channel
+    [event] = events(db, "api_key.created")
+    assert event.actor == f"client_user:{account.user.public_id}"
+    assert event.data["channel_id"] == channel.public_id
+    assert outbox_types(db, account.partner)[-1] == "api_key.created"
+
+    later = client.get("/client/").text
+    assert secret.group(0) not in later  # shown once, never again
+    assert key.prefix in later
+    assert "Generate new API key" in later
+    assert "revokes the current one" in later
+
+
+def test_a_new_key_revokes_the_previous_one(client: FlaskClient, account: Account) -> None:
+    log_in(client, account.user)
+    path = f"/client/numbers/{account.ids[0]}/api-key"
+    first = KEY.search(post(client, path).text)
+    second_page = post(client, path)
+    second = KEY.search(second_page.text)
+    assert first and second and first.group(0) != second.group(0)
+    assert "no longer works" in text(second_page)
+    assert client.get("/messaging/v1/channel", headers=bearer(first.group(0))).status_code == 401
+    assert client.get("/messaging/v1/channel", headers=bearer(second.group(0))).status_code == 200
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_generating_while_shared_is_refused_with_r7_and_creates_nothing(
+    client: FlaskClient, db: Session, shared: Account
+) -> None:
+    log_in(client, shared.user)
+    before = snapshot(db)
+    response = post(client, f"/client/numbers/{shared.ids[0]}/api-key")
+    assert R7 in follow(client, response)
+    assert snapshot(db) == before
+    assert events(db, "api_key.created") == []
+
+
+def test_generating_for_a_pending_number_is_refused(client: FlaskClient, db: Session) -> None:
+    account = arrange(db, statuses=(ChannelStatus.PENDING,))
+    log_in(client, account.user)
+    before = snapshot(db)
+    response = post(client, f"/client/numbers/{account.ids[0]}/api-key")
+    assert "only for running numbers" in follow(client, response)
+    assert snapshot(db) == before
+
+
+def test_empty_state_invites_to_add_a_number(client: FlaskClient, db: Session) -> None:
+    account = arrange(db, statuses=())
+    log_in(client, account.user)
+    page = text(client.get("/client/"))
+    assert "You have no WhatsApp numbers yet." in page
+    assert 'href="/client/numbers/new"' in page
+    assert "You have no WhatsApp numbers yet." in text(client.get(SETTINGS))
+
+
+# -- adding a number (R2, "all numbers") -------------------------------------------------------
+
+
+def add(client: FlaskClient, phone: str, name: str = "") -> TestResponse:
+    token = csrf_token(client.get("/client/numbers/new").text)
+    return client.post(
+        "/client/numbers/new", data={"csrf_token": token, "phone": phone, "name": name}
+    )
+
+
+def test_add_number_page_has_labelled_fields(client: FlaskClient, account: Account) -> None:
+    log_in(client, account.user)
+    page = client.get("/client/numbers/new").text
+    assert '<label for="phone">WhatsApp number</label>' in page
+    assert '<label for="name">Display name (optional)</label>' in page
+    assert "pending" in page
+
+
+def test_adding_a_number_starts_it_pending_and_unshared(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    log_in(client, account.user)
+    response = add(client, "+49 151 7000 0001", "Store Köln")
+    assert response.headers["Location"] == "/client/"
+    page = follow(client, response)
+    assert "Added +4915170000001. It is pending" in page
+    channel = db.scalars(select(Channel).where(Channel.phone_number == "+4915170000001")).one()
+    assert (channel.client_id, channel.name, channel.status) == (
+        account.customer.id,
+        "Store Köln",
+        ChannelStatus.PENDING,
+    )
+    assert channel.permission is None
+    [event] = [
+        e for e in events(db, "channel.created") if e.data["channel_id"] == channel.public_id
+    ]
+    assert event.actor == f"client_user:{account.user.public_id}"
+
+
+def test_a_number_added_for_a_partner_payment_partner_is_shared_by_default(
+    client: FlaskClient, db: Session, shared: Account
+) -> None:
+    log_in(client, shared.user)
+    page = follow(client, add(client, "+4915170000002"))
+    assert f"It is shared with {shared.partner.brand_name}" in page
+    channel = db.scalars(select(Channel).where(Channel.phone_number == "+4915170000002")).one()
+    assert channel.name == "+4915170000002"  # no name given: the number
+    assert channel.permission and channel.permission.granted_via == GrantedVia.BILLING_DEFAULT
+    assert outbox_types(db, shared.partner)[-2:] == ["channel.created", "permission.granted"]
+
+
+def test_a_number_added_with_all_numbers_on_is_shared(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    account.customer.all_channels = True
+    db.commit()
+    log_in(client, account.user)
+    follow(client, add(client, "+4915170000003"))
+    channel = db.scalars(select(Channel).where(Channel.phone_number == "+4915170000003")).one()
+    assert channel.permission and channel.permission.granted_via == GrantedVia.ALL_CHANNELS
+
+
+@pytest.mark.parametrize(
+    ("phone", "message"),
+    [
+        ("", "This field is required."),
+        ("0151 7000 0004", "Enter the number with its country code, starting with +."),
+        ("+49 12", "This is not a valid phone number for its country."),
+        ("+not a number", "This is not a phone number."),
+    ],
+)
+def test_an_invalid_number_is_refused_with_a_message(
+    client: FlaskClient, db: Session, account: Account, phone: str, message: str
+) -> None:
+    log_in(client, account.user)
+    before = snapshot(db)
+    response = add(client, phone)
+    assert response.status_code == 400
+    assert message in text(response)
+    assert 'aria-invalid="true"' in response.text
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("whose", ["own", "another client's"])
+def test_a_number_connected_already_is_refused(
+    client: FlaskClient, db: Session, account: Account, whose: str
+) -> None:
+    other = account if whose == "own" else arrange(db)
+    log_in(client, account.user)
+    before = snapshot(db)
+    response = add(client, other.channels[0].phone_number)
+    assert response.status_code == 400
+    assert "This number is already connected to a WhatsApp Business account." in text(response)
+    assert snapshot(db) == before
+
+
+# -- Organization Settings → Partner (R3, R5) --------------------------------------------------
+
+
+def test_settings_show_the_partner_and_how_each_number_is_shared(
+    client: FlaskClient, db: Session, shared: Account
+) -> None:
+    revoke(db, shared.customer, shared.channels[1:], via=GrantedVia.CLIENT_HUB, actor="t")
+    db.commit()
+    log_in(client, shared.user)
+    page = text(client.get(SETTINGS))
+    assert "Organization Settings" in page
+    assert f"Partner: {shared.partner.brand_name}" in page
+    assert page.count("Billing default: shared when the number was added") == 1
+    assert "Not shared: you manage this number's API keys." in page
+    assert page.count('name="channels"') == 2
+    assert "All numbers, including numbers added later" in page
+    assert f"because {shared.partner.brand_name} pays" in page
+    assert "Remove all…" in page and "Share all" in page
+
+
+def test_sharing_a_number_needs_no_confirmation(client: FlaskClient, db: Session) -> None:
+    account = arrange(db, webhook_url=WEBHOOK_URL)
+    log_in(client, account.user)
+    response = post(client, SETTINGS, {"channels": [account.ids[1]]})
+    assert response.headers["Location"] == SETTINGS
+    page = follow(client, response)
+    assert f"Shared {account.channels[1].phone_number} with {account.partner.brand_name}." in page
+    assert shared_ids(db, account) == {account.ids[1]}
+    permission = account.channels[1].permission
+    assert permission and permission.granted_via == GrantedVia.CLIENT_HUB
+    assert permission.granted_by == f"client_user:{account.user.public_id}"
+    [event] = events(db, "permission.granted")
+    assert event.data == {
+        "client_id": account.customer.public_id,
+        "channel_ids": [account.ids[1]],
+        "via": "client_hub",
+    }
+    assert outbox_types(db, account.partner)[-1] == "permission.granted"
+    assert "Since" in page and "Client Hub: shared here in the Client Hub" in page
+
+
+def test_unticking_a_number_asks_for_confirmation_and_changes_nothing(
+    client: FlaskClient, db: Session, shared: Account
+) -> None:
+    log_in(client, shared.user)
+    before = snapshot(db)
+    response = post(client, SETTINGS, {"channels": [shared.ids[0]]})
+    assert response.status_code == 303
+    location = urlsplit(response.headers["Location"])
+    assert location.path == CONFIRM
+    assert parse_qs(location.query) == {"remove": [shared.ids[1]]}
+    assert snapshot(db) == before
+
+    page = follow(client, response)
+    assert snapshot(db) == before  # showing the confirmation changes nothing either
+    brand = shared.partner.brand_name
+    assert f"Remove {brand}'s permission?" in page
+    assert shared.channels[1].phone_number in page
+    assert shared.channels[0].phone_number not in page
+    assert f"{brand}'s API keys for this number stop working at once" in page
+    assert "generate your own API keys for it under Numbers" in page
+
+
+def test_confirming_removes_permission_and_disables_the_partners_keys(
+    client: FlaskClient, db: Session, shared: Account
+) -> None:
+    channel = shared.channels[1]
+    partner_key = generate_api_key(db, channel, side=Side.PARTNER, actor="partner_api")
+    db.commit()
+    log_in(client, shared.user)
+    confirm_page = client.get(f"{CONFIRM}?remove={channel.public_id}").text
+    response = client.post(
+        CONFIRM, data={"csrf_token": csrf_token(confirm_page), "remove": [channel.public_id]}
+    )
+    assert response.headers["Location"] == SETTINGS
+    page = follow(client, response)
+    assert f"Removed {shared.partner.brand_name}'s permission for {channel.phone_number}." in page
+    assert "no longer work" in page
+    assert shared_ids(db, shared) == {shared.ids[0]}
+    assert channel_for_key(db, partner_key.secret) is None
+    [event] = events(db, "permission.revoked")
+    assert event.actor == f"client_user:{shared.user.public_id}"
+    assert event.data["channel_ids"] == [channel.public_id]
+    assert event.data["via"] == "client_hub"
+    assert outbox_types(db, shared.partner)[-1] == "permission.revoked"
+    # R6: the key is the client's to make now.
+    numbers = client.get("/client/").text
+    assert f'action="/client/numbers/{channel.public_id}/api-key"' in numbers
+
+
+def test_unsharing_one_number_turns_all_numbers_off_and_says_so(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    account.customer.all_channels = True
+    grant(db, account.customer, account.channels, via=GrantedVia.ALL_CHANNELS, actor="t")
+    db.commit()
+    log_in(client, account.user)
+    confirm_page = follow(client, post(client, SETTINGS, {"channels": [account.ids[0]]}))
+    assert "This also turns off “All numbers, including numbers added later”." in confirm_page
+
+    response = client.post(
+        CONFIRM, data={"csrf_token": csrf_token(confirm_page), "remove": [account.ids[1]]}
+    )
+    page = follow(client, response)
+    assert "“All numbers, including numbers added later” is now off." in page
+    assert "Numbers you add are not shared" in page
+    db.expire_all()
+    assert account.customer.all_channels is False
+    assert shared_ids(db, account) == {account.ids[0]}
+
+
+def test_remove_all_confirms_first_then_removes_every_permission(
+    client: FlaskClient, db: Session, shared: Account
+) -> None:
+    log_in(client, shared.user)
+    settings = client.get(SETTINGS).text
+    link = re.search(r'<a class="button danger" href="([^"]+)">Remove all…</a>', settings)
+    assert link
+    confirm_page = text(client.get(html.unescape(link.group(1))))
+    for channel in shared.channels:
+        assert channel.phone_number in confirm_page
+    assert "API keys for these numbers stop working at once" in confirm_page
+    assert shared_ids(db, shared) == set(shared.ids)
+
+    response = client.post(
+        CONFIRM, data={"csrf_token": csrf_token(confirm_page), "remove": shared.ids}
+    )
+    follow(client, response)
+    assert shared_ids(db, shared) == set()
+    [event] = events(db, "permission.revoked")
+    assert event.data["channel_ids"] == shared.ids
+
+
+def test_confirmation_with_nothing_to_remove_changes_nothing(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    log_in(client, account.user)
+    before = snapshot(db)
+    response = client.get(f"{CONFIRM}?remove={account.ids[0]}")  # not shared: nothing to do
+    assert "Nothing to change" in follow(client, response)
+    assert snapshot(db) == before
+
+
+def test_share_all_shares_every_number(client: FlaskClient, db: Session, account: Account) -> None:
+    log_in(client, account.user)
+    page = follow(client, post(client, "/client/settings/partner/share-all"))
+    assert shared_ids(db, account) == set(account.ids)
+    assert all(phone in page for phone in (c.phone_number for c in account.channels))
+    assert account.customer.all_channels is False  # later numbers are a separate choice
+    again = follow(client, post(client, "/client/settings/partner/share-all"))
+    assert "Every number is shared with" in again
+    assert len(events(db, "permission.granted")) == 1
+    assert "Share all" not in again and "Remove all…" in again  # only what can do something
+
+
+def test_remove_all_is_offered_only_while_something_is_shared(
+    client: FlaskClient, account: Account
+) -> None:
+    log_in(client, account.user)
+    page = text(client.get(SETTINGS))
+    assert "Share all" in page and "Remove all…" not in page
+
+
+def test_all_numbers_on_shares_now_and_later_and_off_removes_nothing(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    log_in(client, account.user)
+    switch = "/client/settings/partner/all-numbers"
+    page = follow(client, post(client, switch, {"all_numbers": "y"}))
+    assert "“All numbers” is on" in page
+    db.expire_all()
+    assert account.customer.all_channels is True
+    assert shared_ids(db, account) == set(account.ids)
+    assert re.search(r'<input[^>]*checked[^>]*name="all_numbers"', client.get(SETTINGS).text)
+
+    page = follow(client, post(client, switch))  # the box unticked
+    assert "“All numbers” is off." in page and "Nothing was removed." in page
+    db.expire_all()
+    assert account.customer.all_channels is False
+    assert shared_ids(db, account) == set(account.ids)
+    assert events(db, "permission.revoked") == []
+
+
+# -- Activity ----------------------------------------------------------------------------------
+
+
+def test_activity_lists_the_clients_own_events_newest_first(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    other = arrange(db)  # whose events must not show
+    log_in(client, account.user)
+    post(client, f"/client/numbers/{account.ids[0]}/api-key")
+    follow(client, post(client, SETTINGS, {"channels": [account.ids[1]]}))
+
+    page = text(client.get("/client/activity"))
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]
+    assert "Permission granted" in rows[0] and "via Client Hub" in rows[0]
+    assert account.channels[1].phone_number in rows[0] and "You" in rows[0]
+    assert "API key generated" in rows[1] and "made by you" in rows[1]
+    assert "Number added" in rows[-2]
+    assert "Client created" in rows[-1]
+    assert other.channels[0].phone_number not in page
+    assert "Older" not in page
+
+
+def test_activity_pages_through_older_events(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    for _ in range(PAGE_SIZE):
+        make_channel(db, account.customer)
+    db.commit()
+    total = db.scalar(select(func.count()).where(AuditEvent.client_id == account.customer.id))
+    log_in(client, account.user)
+    first = client.get("/client/activity").text
+    older = re.search(r'href="(/client/activity\?before=[^"]+)">Older', first)
+    assert older and "← Newest" not in first
+    second = client.get(html.unescape(older.group(1))).text
+    assert "← Newest" in second and "Older" not in second
+    count = first.count("<time ") + second.count("<time ")
+    assert (first.count("<time "), count) == (PAGE_SIZE, total)
+
+
+def test_activity_empty_state(client: FlaskClient, db: Session, account: Account) -> None:
+    db.execute(AuditEvent.__table__.delete().where(AuditEvent.client_id == account.customer.id))
+    db.commit()
+    log_in(client, account.user)
+    assert "Nothing has happened yet." in text(client.get("/client/activity"))
+
+
+def test_activity_with_an_unknown_page_is_not_found(client: FlaskClient, account: Account) -> None:
+    log_in(client, account.user)
+    assert client.get("/client/activity?before=ev_nope").status_code == 404

@@ -1,0 +1,148 @@
+"""The Client Hub's rules on the domain layer, without HTTP: who may generate a key and why not
+(R6-R8), what an edit in Settings → Partner changes (R3, R5), and "all numbers"."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from onboarding.errors import ChannelNotRunning, ForeignChannel, PermissionMissing
+from onboarding.models import BillingModel, ChannelStatus, Client, GrantedVia, Side
+from onboarding.permissions import client_settings
+from onboarding.permissions.keys import KEYS_WITH_PARTNER, can_generate, generate_api_key
+from onboarding.permissions.service import default_grant, grant, is_shared, revoke
+from tests.factories import make_channel, make_client, make_partner
+
+R7 = (
+    "API keys are disabled for this number. The number was shared with your integration partner."
+    " With your permission the partner has access to the WhatsApp Business API on your behalf."
+    " To manage permissions go to “Organization Settings” or contact your partner."
+)
+
+
+def a_client(db: Session, billing: BillingModel = BillingModel.DIRECT_PAYMENT) -> Client:
+    client, _user = make_client(db, make_partner(db, billing=billing))
+    return client
+
+
+class TestCanGenerate:
+    """R6/R7/R8: the reason the screens show is the reason generate_api_key refuses with."""
+
+    def test_client_side_while_shared_is_r7_word_for_word(self, db: Session) -> None:
+        channel = make_channel(db, a_client(db, BillingModel.PARTNER_PAYMENT))
+        assert can_generate(channel, Side.CLIENT) == R7 == KEYS_WITH_PARTNER
+        with pytest.raises(PermissionMissing) as refused:
+            generate_api_key(db, channel, side=Side.CLIENT, actor="c")
+        assert str(refused.value) == R7
+
+    def test_client_side_of_an_unshared_running_number_may(self, db: Session) -> None:
+        channel = make_channel(db, a_client(db))
+        assert can_generate(channel, Side.CLIENT) is None
+        assert can_generate(channel, Side.PARTNER) is not None
+
+    def test_a_pending_number_gets_no_key_from_either_side(self, db: Session) -> None:
+        client = a_client(db)
+        channel = make_channel(db, client, status=ChannelStatus.PENDING)
+        reason = can_generate(channel, Side.CLIENT)
+        assert reason == "API keys can be generated only for running numbers."
+        with pytest.raises(ChannelNotRunning, match=reason):
+            generate_api_key(db, channel, side=Side.CLIENT, actor="c")
+        grant(db, client, [channel], via=GrantedVia.CLIENT_HUB, actor="c")
+        assert can_generate(channel, Side.PARTNER) == reason
+        assert can_generate(channel, Side.CLIENT) == R7  # R7 first: the client cannot either way
+
+
+class TestAllNumbers:
+    def test_removing_any_number_ends_all_numbers(self, db: Session) -> None:
+        client = a_client(db)
+        a, b = make_channel(db, client), make_channel(db, client)
+        client_settings.set_all_numbers(db, client, True, actor="c")
+        assert client.all_channels and is_shared(a) and is_shared(b)
+
+        revoke(db, client, [a], via=GrantedVia.CLIENT_HUB, actor="c")
+
+        assert client.all_channels is False
+        assert default_grant(client) is None
+        assert not is_shared(make_channel(db, client))  # the next number stays with the client
+
+    def test_removing_nothing_leaves_all_numbers_on(self, db: Session) -> None:
+        client = a_client(db)
+        a = make_channel(db, client)
+        client_settings.set_all_numbers(db, client, True, actor="c")
+        revoke(db, client, [], via=GrantedVia.CLIENT_HUB, actor="c")
+        assert client.all_channels
+        assert is_shared(a)
+
+    def test_turning_it_off_removes_nothing(self, db: Session) -> None:
+        client = a_client(db)
+        a = make_channel(db, client)
+        client_settings.set_all_numbers(db, client, True, actor="c")
+        outcome = client_settings.set_all_numbers(db, client, False, actor="c")
+        assert outcome.revoked == [] and is_shared(a)
+        assert client.all_channels is False
+
+    @pytest.mark.parametrize(
+        ("billing", "all_numbers", "expected"),
+        [
+            (BillingModel.PARTNER_PAYMENT, False, GrantedVia.BILLING_DEFAULT),
+            (BillingModel.PARTNER_PAYMENT, True, GrantedVia.BILLING_DEFAULT),
+            (BillingModel.DIRECT_PAYMENT, True, GrantedVia.ALL_CHANNELS),
+            (BillingModel.DIRECT_PAYMENT, False, None),
+        ],
+    )
+    def test_default_grant_of_the_next_number(
+        self, db: Session, billing: BillingModel, all_numbers: bool, expected: GrantedVia | None
+    ) -> None:
+        client = a_client(db, billing)
+        client.all_channels = all_numbers
+        assert default_grant(client) == expected
+        channel = make_channel(db, client)
+        assert (channel.permission.granted_via if channel.permission else None) == expected
+
+
+class TestChanges:
+    def test_change_to_lists_only_what_really_changes(self, db: Session) -> None:
+        client = a_client(db)
+        a, b, c = (make_channel(db, client) for _ in range(3))
+        grant(db, client, [a, b], via=GrantedVia.CLIENT_HUB, actor="c")
+
+        change = client_settings.change_to(client, [a.public_id, c.public_id])
+
+        assert (change.share, change.remove, change.ends_all_numbers) == ([c], [b], False)
+        client_settings.apply(db, client, change, actor="c")
+        assert [is_shared(x) for x in (a, b, c)] == [True, False, True]
+
+    def test_a_change_that_removes_says_it_ends_all_numbers(self, db: Session) -> None:
+        client = a_client(db)
+        a, _b = make_channel(db, client), make_channel(db, client)
+        client_settings.set_all_numbers(db, client, True, actor="c")
+        assert client_settings.change_to(client, [a.public_id]).ends_all_numbers
+        assert not client_settings.change_to(client, [c.public_id for c in client.channels]).remove
+
+    def test_remove_all_lists_the_shared_numbers(self, db: Session) -> None:
+        client = a_client(db, BillingModel.PARTNER_PAYMENT)
+        a, b = make_channel(db, client), make_channel(db, client)
+        revoke(db, client, [a], via=GrantedVia.CLIENT_HUB, actor="c")
+        change = client_settings.remove_all(client)
+        assert (change.share, change.remove) == ([], [b])
+        assert client_settings.remove_all(a_client(db)).is_empty
+
+    def test_another_clients_number_refuses_the_whole_request(self, db: Session) -> None:
+        client = a_client(db)
+        own = make_channel(db, client)
+        foreign = make_channel(db, a_client(db))
+        for share, remove in [([own.public_id], [foreign.public_id]), ([foreign.public_id], [])]:
+            with pytest.raises(ForeignChannel):
+                client_settings.requested(client, share_ids=share, remove_ids=remove)
+        with pytest.raises(ForeignChannel):
+            client_settings.change_to(client, [own.public_id, "ch_unknown"])
+        with pytest.raises(ForeignChannel):
+            client_settings.own_channel(client, foreign.public_id)
+        assert client_settings.own_channel(client, own.public_id) is own
+
+    def test_share_all_keeps_the_all_numbers_choice(self, db: Session) -> None:
+        client = a_client(db)
+        a, b = make_channel(db, client), make_channel(db, client)
+        assert client_settings.share_all(db, client, actor="c") == [a, b]
+        assert client.all_channels is False
+        assert client_settings.share_all(db, client, actor="c") == []

@@ -1,0 +1,1044 @@
+"""The Partner Hub (/hub/) over HTTP: every page and action, and every refusal.
+
+Access control is one set of tables at the top (who, what, expected answer); the tests below it
+walk through each page and action, checking the answer, the flash message and the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from onboarding.db import utcnow
+from onboarding.models import (
+    ApiKey,
+    AuditEvent,
+    BillingModel,
+    Channel,
+    ChannelStatus,
+    Client,
+    GrantedVia,
+    OAuthClient,
+    Partner,
+    PartnerApiKey,
+    PartnerUser,
+    WebhookAttempt,
+    WebhookOutbox,
+)
+from onboarding.partners.service import create_partner, create_partner_user
+from onboarding.permissions.keys import channel_for_key
+from onboarding.permissions.service import grant
+from onboarding.security import hash_secret
+from tests.api import table_rows
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client
+
+A_SECOND_URL = "https://a.example/second-callback"
+B_URL = "https://b.example/callback"
+WEBHOOK_URL = "https://a.example/webhooks"
+
+
+@dataclass
+class World:
+    """Partner A (owner, member, two clients) and partner B (owner, one client)."""
+
+    a: Partner
+    b: Partner
+    a_api_key: str  # the secret, as create-partner printed it
+    owner: PartnerUser
+    member: PartnerUser
+    b_owner: PartnerUser
+    client: Client
+    other_client: Client
+    b_client: Client
+    shared: Channel  # running, shared with A: keys may be generated
+    missing: Channel  # running, not shared: refused (403)
+    pending: Channel  # shared but pending: refused (409)
+    other: Channel  # of A's other client
+    b_channel: Channel
+
+    def ids(self, db: Session) -> dict[str, str]:
+        """What the path templates of the tables below name."""
+        return {
+            "client": self.client.public_id,
+            "shared": self.shared.public_id,
+            "missing": self.missing.public_id,
+            "other": self.other.public_id,
+            "b_client": self.b_client.public_id,
+            "b_channel": self.b_channel.public_id,
+            "api_key": _first(db, PartnerApiKey.public_id, PartnerApiKey.partner_id, self.a.id),
+            "oauth": _first(db, OAuthClient.client_id, OAuthClient.partner_id, self.a.id),
+            "b_api_key": _first(db, PartnerApiKey.public_id, PartnerApiKey.partner_id, self.b.id),
+            "b_oauth": _first(db, OAuthClient.client_id, OAuthClient.partner_id, self.b.id),
+            "event": _first(db, AuditEvent.public_id, AuditEvent.partner_id, self.a.id),
+        }
+
+
+def _first(db: Session, column: Any, owner: Any, partner_id: int) -> str:
+    value: str = db.scalars(select(column).where(owner == partner_id)).first()
+    return value
+
+
+def _partner(db: Session, urls: list[str], webhook_url: str | None = None) -> tuple[Partner, str]:
+    partner, credentials = create_partner(
+        db,
+        name="Hub Partner",
+        billing_model=BillingModel.DIRECT_PAYMENT,
+        redirect_urls=urls,
+        webhook_url=webhook_url,
+    )
+    return partner, credentials.api_key
+
+
+_emails = iter(range(1, 1_000_000))
+
+
+def _user(db: Session, partner: Partner, role: str) -> PartnerUser:
+    email = f"{role}{next(_emails)}@partner.example"
+    return create_partner_user(db, partner, email=email, password=PASSWORD, role=role)
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    a, a_api_key = _partner(db, [REDIRECT_URL, A_SECOND_URL], webhook_url=WEBHOOK_URL)
+    b, _ = _partner(db, [B_URL])
+    client, _ = make_client(db, a)
+    shared = make_channel(db, client)
+    missing = make_channel(db, client)
+    pending = make_channel(db, client, status=ChannelStatus.PENDING)
+    grant(db, client, [shared, pending], via=GrantedVia.OPERATOR, actor="operator")
+    other_client, _ = make_client(db, a)
+    other = make_channel(db, other_client)
+    grant(db, other_client, [other], via=GrantedVia.OPERATOR, actor="operator")
+    b_client, _ = make_client(db, b)
+    b_channel = make_channel(db, b_client)
+    grant(db, b_client, [b_channel], via=GrantedVia.OPERATOR, actor="operator")
+    world = World(
+        a=a,
+        b=b,
+        a_api_key=a_api_key,
+        owner=_user(db, a, "owner"),
+        member=_user(db, a, "member"),
+        b_owner=_user(db, b, "owner"),
+        client=client,
+        other_client=other_client,
+        b_client=b_client,
+        shared=shared,
+        missing=missing,
+        pending=pending,
+        other=other,
+        b_channel=b_channel,
+    )
+    db.commit()
+    return world
+
+
+# -- browsing helpers ---------------------------------------------------------------------------
+
+
+def log_in(client: FlaskClient, user: PartnerUser) -> None:
+    page = client.get("/hub/login").text
+    response = client.post(
+        "/hub/login",
+        data={"csrf_token": csrf_token(page), "email": user.email, "password": PASSWORD},
+    )
+    assert response.status_code == 303, response.text
+
+
+def token(client: FlaskClient) -> str:
+    """The session's CSRF token, read from a hub form as a browser would."""
+    page = client.get("/hub/login")
+    if page.status_code == 303:  # logged in: the login form is not shown
+        page = client.get("/hub/team")
+    return csrf_token(page.text)
+
+
+def post(client: FlaskClient, path: str, data: dict[str, str] | None = None) -> TestResponse:
+    return client.post(path, data={"csrf_token": token(client), **(data or {})})
+
+
+def flashes(html: str) -> list[str]:
+    return [re.sub(r"\s+", " ", m) for m in re.findall(r'class="flash[^"]*"[^>]*>([^<]*)<', html)]
+
+
+def follow(client: FlaskClient, response: TestResponse) -> str:
+    assert response.status_code == 303, response.text
+    return client.get(response.headers["Location"]).text
+
+
+# -- access control: one table per kind of refusal ------------------------------------------------
+
+PAGES = ["/hub/", "/hub/clients", "/hub/clients/{client}", "/hub/settings", "/hub/webhooks"]
+PAGES += ["/hub/activity", "/hub/team"]
+# (path, form data, owner only)
+ACTIONS: list[tuple[str, dict[str, str], bool]] = [
+    ("/hub/clients/{client}/channels/{shared}/api-key", {}, False),
+    ("/hub/settings/webhook/test", {}, False),
+    ("/hub/settings/permission-link", {"redirect_url": REDIRECT_URL}, False),
+    ("/hub/settings/redirect-urls", {"url": "https://a.example/new"}, True),
+    ("/hub/settings/redirect-urls/remove", {"url": A_SECOND_URL}, True),
+    ("/hub/settings/webhook", {"webhook_url": "https://a.example/other-hook"}, True),
+    ("/hub/settings/signing-secret", {}, True),
+    ("/hub/settings/api-keys", {}, True),
+    ("/hub/settings/api-keys/{api_key}/revoke", {}, True),
+    ("/hub/settings/oauth-clients", {}, True),
+    ("/hub/settings/oauth-clients/{oauth}/revoke", {}, True),
+    ("/hub/team", {"email": "new@partner.example", "password": "long enough pw"}, True),
+]
+OWNER_ACTIONS = [(path, data) for path, data, owner_only in ACTIONS if owner_only]
+MEMBER_ACTIONS = [(path, data) for path, data, owner_only in ACTIONS if not owner_only]
+# Partner B's owner naming A's objects (or A's owner naming a channel under the wrong client).
+FOREIGN: list[tuple[str, str, str, dict[str, str]]] = [
+    ("b_owner", "get", "/hub/clients/{client}", {}),
+    ("b_owner", "post", "/hub/clients/{client}/channels/{shared}/api-key", {}),
+    ("b_owner", "post", "/hub/clients/{b_client}/channels/{shared}/api-key", {}),
+    ("owner", "post", "/hub/clients/{client}/channels/{other}/api-key", {}),
+    ("owner", "post", "/hub/clients/{client}/channels/{b_channel}/api-key", {}),
+    ("b_owner", "post", "/hub/settings/api-keys/{api_key}/revoke", {}),
+    ("b_owner", "post", "/hub/settings/oauth-clients/{oauth}/revoke", {}),
+    ("b_owner", "post", "/hub/settings/redirect-urls/remove", {"url": REDIRECT_URL}),
+    ("owner", "post", "/hub/settings/api-keys/{b_api_key}/revoke", {}),
+    ("owner", "post", "/hub/settings/oauth-clients/{b_oauth}/revoke", {}),
+    ("owner", "post", "/hub/settings/redirect-urls/remove", {"url": B_URL}),
+    ("b_owner", "post", "/hub/settings/permission-link", {"client": "{client}"}),
+    ("b_owner", "post", "/hub/settings/permission-link", {"channels": "{shared}"}),
+    (
+        "owner",
+        "post",
+        "/hub/settings/permission-link",
+        {"client": "{client}", "channels": "{other}"},
+    ),
+    ("b_owner", "get", "/hub/activity?before={event}", {}),
+]
+
+
+def _fill(template: str, ids: dict[str, str]) -> str:
+    return template.format(**ids)
+
+
+@pytest.mark.parametrize("path", PAGES + [path for path, _, _ in ACTIONS])
+def test_every_page_and_action_needs_a_login(
+    client: FlaskClient, db: Session, world: World, path: str
+) -> None:
+    path = _fill(path, world.ids(db))
+    before = table_rows(db)
+    if path in _fill_all(PAGES, world.ids(db)):
+        response = client.get(path)
+    else:
+        response = client.post(path, data={"csrf_token": token(client)})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/hub/login"
+    assert table_rows(db) == before
+
+
+def _fill_all(paths: list[str], ids: dict[str, str]) -> list[str]:
+    return [_fill(path, ids) for path in paths]
+
+
+@pytest.mark.parametrize(("path", "data"), OWNER_ACTIONS)
+def test_members_cannot_do_an_owners_tasks(
+    client: FlaskClient, db: Session, world: World, path: str, data: dict[str, str]
+) -> None:
+    log_in(client, world.member)
+    before = table_rows(db)
+    response = post(client, _fill(path, world.ids(db)), data)
+    assert response.status_code == 403
+    assert "Only an owner of your partner account can do this." in response.text
+    assert table_rows(db) == before
+
+
+@pytest.mark.parametrize(("path", "data"), MEMBER_ACTIONS)
+def test_members_work_with_clients_keys_links_and_webhooks(
+    client: FlaskClient, db: Session, world: World, path: str, data: dict[str, str]
+) -> None:
+    log_in(client, world.member)
+    response = post(client, _fill(path, world.ids(db)), data)
+    assert response.status_code in (200, 201, 303), response.text
+
+
+@pytest.mark.parametrize(("who", "method", "path", "data"), FOREIGN)
+def test_another_partners_objects_are_not_found(
+    client: FlaskClient,
+    db: Session,
+    world: World,
+    who: str,
+    method: str,
+    path: str,
+    data: dict[str, str],
+) -> None:
+    ids = world.ids(db)
+    log_in(client, getattr(world, who))
+    before = table_rows(db)
+    filled = {name: _fill(value, ids) for name, value in data.items()}
+    if method == "get":
+        response = client.get(_fill(path, ids))
+    else:
+        if "permission-link" in path:
+            filled.setdefault("redirect_url", B_URL if who == "b_owner" else REDIRECT_URL)
+        response = post(client, _fill(path, ids), filled)
+    assert response.status_code == 404, response.text
+    assert table_rows(db) == before
+
+
+@pytest.mark.parametrize("path", [path for path, _, _ in ACTIONS] + ["/hub/logout"])
+def test_every_post_needs_its_csrf_token(
+    client: FlaskClient, db: Session, world: World, path: str
+) -> None:
+    log_in(client, world.owner)
+    before = table_rows(db)
+    data = next((data for p, data, _ in ACTIONS if p == path), {})
+    response = client.post(_fill(path, world.ids(db)), data=data)
+    assert response.status_code == 400
+    assert "Your form expired" in response.text
+    assert table_rows(db) == before
+    assert client.get("/hub/clients").status_code == 200  # still logged in
+
+
+# -- logging in and out ---------------------------------------------------------------------------
+
+
+def test_login_opens_the_clients_list(client: FlaskClient, db: Session, world: World) -> None:
+    page = client.get("/hub/login")
+    assert page.status_code == 200
+    assert "Log in to the Partner Hub" in page.text
+    response = client.post(
+        "/hub/login",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": world.owner.email.upper(),
+            "password": PASSWORD,
+        },
+    )
+    assert response.headers["Location"] == "/hub/clients"
+    html = follow(client, response)
+    assert f"Logged in as {world.owner.email}." in flashes(html)
+    assert world.client.name in html
+    with client.session_transaction() as session:
+        assert session["partner_user_id"] == world.owner.id
+    assert client.get("/hub/login").headers["Location"] == "/hub/clients"
+
+
+@pytest.mark.parametrize("email", ["owner", "nobody@nowhere.example", "client"])
+def test_wrong_credentials_are_refused_alike(
+    client: FlaskClient, db: Session, world: World, email: str
+) -> None:
+    """A wrong password, an unknown email and a client user's login all get the same 401."""
+    _client, client_user = make_client(db, world.a, password=PASSWORD)
+    db.commit()
+    address = {"owner": world.owner.email, "client": client_user.email}.get(email, email)
+    password = "wrong password" if email == "owner" else PASSWORD
+    page = client.get("/hub/login").text
+    response = client.post(
+        "/hub/login",
+        data={"csrf_token": csrf_token(page), "email": address, "password": password},
+    )
+    assert response.status_code == 401
+    assert "Wrong email or password." in response.text
+    assert client.get("/hub/clients").status_code == 303
+
+
+def test_login_needs_its_csrf_token_and_both_fields(client: FlaskClient, world: World) -> None:
+    data = {"email": world.owner.email, "password": PASSWORD}
+    assert client.post("/hub/login", data=data).status_code == 400
+    page = client.get("/hub/login").text
+    response = client.post("/hub/login", data={"csrf_token": csrf_token(page), "email": "x"})
+    assert response.status_code == 400
+    assert client.get("/hub/clients").status_code == 303
+
+
+def test_logout_ends_the_session(client: FlaskClient, world: World) -> None:
+    log_in(client, world.owner)
+    response = post(client, "/hub/logout")
+    assert response.headers["Location"] == "/hub/login"
+    assert "You are logged out." in flashes(follow(client, response))
+    assert client.get("/hub/clients").headers["Location"] == "/hub/login"
+
+
+def test_a_client_users_session_does_not_open_the_hub(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    _client, client_user = make_client(db, world.a, password=PASSWORD)
+    db.commit()
+    page = client.get("/login").text
+    client.post(
+        "/login",
+        data={"csrf_token": csrf_token(page), "email": client_user.email, "password": PASSWORD},
+    )
+    assert client.get("/hub/clients").headers["Location"] == "/hub/login"
+
+
+def test_hub_pages_are_not_cached_and_carry_the_security_headers(
+    client: FlaskClient, world: World
+) -> None:
+    log_in(client, world.owner)
+    response = client.get("/hub/settings")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+# -- clients --------------------------------------------------------------------------------------
+
+
+def test_home_redirects_to_the_clients(client: FlaskClient, world: World) -> None:
+    log_in(client, world.member)
+    assert client.get("/hub/").headers["Location"] == "/hub/clients"
+
+
+def test_clients_list_shows_only_own_clients(client: FlaskClient, world: World) -> None:
+    log_in(client, world.owner)
+    html = client.get("/hub/clients").text
+    assert world.client.name in html and world.other_client.name in html
+    assert world.b_client.name not in html
+    assert 'aria-current="page">Clients<' in html
+    assert "2 of 3" in html  # shared numbers of the first client
+
+
+def test_clients_search_by_name_and_by_partner_payload(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    world.client.name = "Bäckerei Sonnenschein"
+    world.other_client.partner_payload = "crm-100%"
+    db.commit()
+    log_in(client, world.owner)
+
+    by_name = client.get("/hub/clients", query_string={"q": "sonnen"}).text
+    assert "Bäckerei Sonnenschein" in by_name and world.other_client.name not in by_name
+
+    by_payload = client.get("/hub/clients", query_string={"q": "crm-100%"}).text
+    assert world.other_client.name in by_payload and "Sonnenschein" not in by_payload
+
+    wildcard = client.get("/hub/clients", query_string={"q": "%"}).text  # literal, not "any"
+    assert world.other_client.name in wildcard and "Sonnenschein" not in wildcard
+
+    nothing = client.get("/hub/clients", query_string={"q": "zzz"})
+    assert nothing.status_code == 200
+    assert "name or reference contains \u201czzz\u201d." in nothing.text
+
+
+def test_clients_are_paginated(client: FlaskClient, db: Session, world: World) -> None:
+    for _ in range(26):
+        make_client(db, world.a)
+    db.commit()
+    log_in(client, world.owner)
+    first = client.get("/hub/clients").text
+    assert first.count('href="/hub/clients/cl_') == 25
+    assert 'href="/hub/clients?page=2"' in first
+    second = client.get("/hub/clients?page=2").text
+    assert second.count('href="/hub/clients/cl_') == 3  # 28 in all
+    assert 'href="/hub/clients?page=1"' in second
+    assert "Next" not in second
+    assert "There are no more clients." in client.get("/hub/clients?page=9").text
+    assert client.get("/hub/clients?page=abc").status_code == 200
+
+
+def test_clients_empty_state(client: FlaskClient, db: Session) -> None:
+    partner, _ = _partner(db, [REDIRECT_URL])
+    owner = _user(db, partner, "owner")
+    db.commit()
+    log_in(client, owner)
+    html = client.get("/hub/clients").text
+    assert "No clients yet." in html
+    assert "Settings → Permission link" in html
+
+
+def test_client_page_shows_each_channels_permission_and_key_action(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.member)
+    html = client.get(f"/hub/clients/{world.client.public_id}").text
+    rows = {ch.public_id: _row(html, ch.public_id) for ch in world.client.channels}
+
+    shared = rows[world.shared.public_id]
+    assert world.shared.phone_number in shared
+    assert '<span class="status shared">Shared</span>' in shared
+    assert '<span class="status running">Running</span>' in shared
+    assert re.search(r'<button type="submit"[^>]*>Generate API Key</button>', shared)
+    assert "disabled" not in shared
+
+    missing = rows[world.missing.public_id]
+    assert '<span class="status missing">Missing</span>' in missing
+    assert re.search(r"<button[^>]*disabled[^>]*>Generate API Key</button>", missing)
+    assert "The client has not shared this number with you. Ask for permission first." in missing
+    link = re.search(r'class="link-field" type="text" readonly value="([^"]+)"', missing)
+    assert link, missing
+    assert link.group(1).startswith(f"https://hub.test/partners/{world.a.public_id}/permission?")
+    query = dict(parse_qsl(urlsplit(link.group(1).replace("&amp;", "&")).query))
+    assert query == {"channels": f"[{world.missing.public_id}]"}
+    assert f'data-copy="#link-{world.missing.public_id}"' in missing
+
+    pending = rows[world.pending.public_id]
+    assert '<span class="status shared">Shared</span>' in pending
+    assert re.search(r"<button[^>]*disabled[^>]*>Generate API Key</button>", pending)
+    assert "API keys can be generated only for running numbers." in pending
+    assert "link-field" not in pending  # shared already: nothing to ask for
+
+
+def _row(html: str, channel_id: str) -> str:
+    match = re.search(rf'<tr id="{channel_id}">(.*?)</tr>', html, re.S)
+    assert match, f"no row for {channel_id}"
+    return match.group(1)
+
+
+def test_client_page_without_a_redirect_url_says_how_to_get_a_link(
+    client: FlaskClient, db: Session
+) -> None:
+    partner, _ = _partner(db, [])
+    owner = _user(db, partner, "owner")
+    own, _ = make_client(db, partner)
+    make_channel(db, own)
+    db.commit()
+    log_in(client, owner)
+    html = client.get(f"/hub/clients/{own.public_id}").text
+    assert "To get a permission link, register a redirect URL" in html
+    assert "link-field" not in html
+
+
+def test_client_without_numbers_has_an_empty_state(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    empty, _ = make_client(db, world.a)
+    db.commit()
+    log_in(client, world.owner)
+    html = client.get(f"/hub/clients/{empty.public_id}").text
+    assert "This client has not added a WhatsApp number yet." in html
+
+
+# -- generating a channel's API key (R1, R8) ------------------------------------------------------
+
+
+def generate(client: FlaskClient, world: World, channel: Channel) -> TestResponse:
+    path = f"/hub/clients/{channel.client.public_id}/channels/{channel.public_id}/api-key"
+    return post(client, path)
+
+
+def shown_key(html: str) -> str:
+    match = re.search(r'<code id="new-api-key" class="secret">([^<]+)</code>', html)
+    assert match, "no key shown"
+    return match.group(1)
+
+
+def test_generate_shows_the_key_once(client: FlaskClient, db: Session, world: World) -> None:
+    log_in(client, world.member)
+    response = generate(client, world, world.shared)
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+    secret = shown_key(response.text)
+    assert 'data-copy="#new-api-key"' in response.text
+    assert f"New API key for {world.shared.phone_number}" in response.text
+    assert any("shown only once" in text for text in flashes(response.text))
+
+    db.expire_all()
+    key = db.scalars(select(ApiKey).where(ApiKey.channel_id == world.shared.id)).one()
+    assert key.key_hash == hash_secret(secret) and key.created_by == "partner"
+    assert channel_for_key(db, secret) == world.shared
+    event = db.scalars(select(AuditEvent).where(AuditEvent.type == "api_key.created")).one()
+    assert event.actor == f"partner_user:{world.member.public_id}"
+
+    later = client.get(f"/hub/clients/{world.client.public_id}").text
+    assert secret not in later
+    assert "Generating a new key revokes the current one" in later  # the regeneration warning
+    assert f"<code>{key.prefix}…</code>" in later
+    with client.session_transaction() as session:
+        assert secret not in str(dict(session))
+
+
+def test_regenerating_revokes_the_previous_key(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.owner)
+    first = shown_key(generate(client, world, world.shared).text)
+    second = shown_key(generate(client, world, world.shared).text)
+    assert first != second
+    db.expire_all()
+    assert channel_for_key(db, first) is None
+    assert channel_for_key(db, second) == world.shared
+
+
+def test_the_generated_key_works_on_the_messaging_api(client: FlaskClient, world: World) -> None:
+    log_in(client, world.owner)
+    secret = shown_key(generate(client, world, world.shared).text)
+    response = client.get("/messaging/v1/channel", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200
+    assert response.json and response.json["channel_id"] == world.shared.public_id
+
+
+def test_generate_for_a_missing_channel_is_refused(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.owner)
+    before = table_rows(db)
+    response = generate(client, world, world.missing)
+    assert response.status_code == 403
+    assert "The client has not shared this number with you." in response.text
+    assert f'href="/hub/clients/{world.client.public_id}"' in response.text  # the way back
+    assert table_rows(db) == before
+
+
+def test_generate_for_a_pending_channel_is_refused(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.owner)
+    before = table_rows(db)
+    response = generate(client, world, world.pending)
+    assert response.status_code == 409
+    assert "API keys can be generated only for running numbers." in response.text
+    assert table_rows(db) == before
+
+
+def test_unknown_client_is_not_found(client: FlaskClient, world: World) -> None:
+    log_in(client, world.owner)
+    response = client.get("/hub/clients/cl_nope")
+    assert response.status_code == 404
+    assert "There is no such client among yours." in response.text
+
+
+# -- settings: redirect URLs ----------------------------------------------------------------------
+
+
+def redirect_urls(db: Session, partner: Partner) -> list[str]:
+    db.expire_all()
+    return [entry.url for entry in db.get_one(Partner, partner.id).redirect_urls]
+
+
+@pytest.mark.parametrize("url", ["https://a.example/new?x=1", "http://localhost:8000/cb"])
+def test_owner_adds_a_redirect_url(
+    client: FlaskClient, db: Session, world: World, url: str
+) -> None:
+    log_in(client, world.owner)
+    response = post(client, "/hub/settings/redirect-urls", {"url": url})
+    assert response.headers["Location"] == "/hub/settings#redirect-urls"
+    assert f"Registered {url}." in flashes(follow(client, response))
+    assert redirect_urls(db, world.a) == [REDIRECT_URL, A_SECOND_URL, url]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://a.example/cb", "must use https (http only for localhost)"),
+        ("ftp://a.example/cb", "must be an absolute https URL"),
+        ("/relative/cb", "must be an absolute https URL"),
+        ("https://a.example/cb#top", "has no fragment"),
+        ("https://a.example/cb?state=1", "may not use the callback&#39;s parameters: state"),
+        (REDIRECT_URL, "This redirect URL is registered already."),
+        ("", "This field is required."),
+    ],
+)
+def test_invalid_redirect_urls_are_refused(
+    client: FlaskClient, db: Session, world: World, url: str, message: str
+) -> None:
+    log_in(client, world.owner)
+    before = table_rows(db)
+    response = post(client, "/hub/settings/redirect-urls", {"url": url})
+    assert response.status_code == 400
+    assert message in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert table_rows(db) == before
+
+
+def test_owner_removes_a_redirect_url(client: FlaskClient, db: Session, world: World) -> None:
+    log_in(client, world.owner)
+    response = post(client, "/hub/settings/redirect-urls/remove", {"url": REDIRECT_URL})
+    assert f"Removed {REDIRECT_URL}" in flashes(follow(client, response))[0]
+    assert redirect_urls(db, world.a) == [A_SECOND_URL]
+    assert db.get_one(Partner, world.a.id).redirect_urls[0].position == 0  # the new default
+
+
+# -- settings: webhooks and the signing secret ----------------------------------------------------
+
+
+def test_owner_sets_and_clears_the_webhook_url(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.owner)
+    url = "https://a.example/new-hook"
+    response = post(client, "/hub/settings/webhook", {"webhook_url": url})
+    assert response.headers["Location"] == "/hub/settings#webhooks"
+    assert "Webhook URL saved." in flashes(follow(client, response))
+    db.expire_all()
+    assert db.get_one(Partner, world.a.id).webhook_url == url
+
+    response = post(client, "/hub/settings/webhook", {"webhook_url": ""})
+    assert "Webhook URL removed: no events are sent." in flashes(follow(client, response))
+    db.expire_all()
+    assert db.get_one(Partner, world.a.id).webhook_url is None
+
+
+@pytest.mark.parametrize("url", ["http://a.example/hook", "https://user:pw@a.example/hook"])
+def test_invalid_webhook_urls_are_refused(
+    client: FlaskClient, db: Session, world: World, url: str
+) -> None:
+    log_in(client, world.owner)
+    before = table_rows(db)
+    response = post(client, "/hub/settings/webhook", {"webhook_url": url})
+    assert response.status_code == 400
+    assert "A webhook URL" in response.text
+    assert table_rows(db) == before
+
+
+def test_test_event_is_queued_and_shown_in_the_log(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.member)
+    response = post(client, "/hub/settings/webhook/test")
+    assert response.headers["Location"] == "/hub/webhooks"
+    html = follow(client, response)
+    assert "Test event queued. Its delivery attempts appear below." in flashes(html)
+    assert "<code>webhook.test</code>" in html
+    assert "Not attempted yet." in html
+    db.expire_all()
+    event = db.scalars(select(AuditEvent).where(AuditEvent.type == "webhook.test")).one()
+    assert event.actor == f"partner_user:{world.member.public_id}"
+
+
+def test_test_event_without_a_webhook_url_is_refused(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    world.a.webhook_url = None
+    db.commit()
+    log_in(client, world.owner)
+    before = table_rows(db)
+    response = post(client, "/hub/settings/webhook/test")
+    assert response.status_code == 400
+    assert "Set a webhook URL before sending a test event." in response.text
+    assert table_rows(db) == before
+
+
+@pytest.mark.parametrize("at_once", [False, True])
+def test_owner_rotates_the_signing_secret_and_sees_it_once(
+    client: FlaskClient, db: Session, world: World, at_once: bool
+) -> None:
+    old = world.a.signing_secret
+    log_in(client, world.owner)
+    response = post(client, "/hub/settings/signing-secret", {"at_once": "y"} if at_once else {})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "The signing secret was rotated." in flashes(response.text)
+    db.expire_all()
+    partner = db.get_one(Partner, world.a.id)
+    assert partner.signing_secret != old
+    assert partner.signing_secret in response.text
+    assert base64.b64decode(partner.signing_secret.removeprefix("whsec_"))
+    assert (partner.previous_signing_secret is None) is at_once
+    later = client.get("/hub/settings").text
+    assert partner.signing_secret not in later
+    assert ("The previous secret still signs webhooks until" in later) is not at_once
+
+
+# -- settings: Partner API keys and OAuth clients -------------------------------------------------
+
+
+def shown_values(html: str) -> list[str]:
+    return re.findall(r'<code id="shown-\d+" class="secret">([^<]+)</code>', html)
+
+
+def test_owner_creates_an_api_key_shown_once_that_works(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.owner)
+    response = post(client, "/hub/settings/api-keys")
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+    [secret] = shown_values(response.text)
+    assert secret.startswith("obk_")
+    assert 'data-copy="#shown-1"' in response.text
+    db.expire_all()
+    assert db.scalar(select(PartnerApiKey).where(PartnerApiKey.key_hash == hash_secret(secret)))
+    api = client.get(f"/api/v1/partners/{world.a.public_id}", headers={"X-API-Key": secret})
+    assert api.status_code == 200
+    assert secret not in client.get("/hub/settings").text
+
+
+def test_owner_revokes_an_api_key(client: FlaskClient, db: Session, world: World) -> None:
+    key_id = world.ids(db)["api_key"]
+    log_in(client, world.owner)
+    response = post(client, f"/hub/settings/api-keys/{key_id}/revoke")
+    assert response.headers["Location"] == "/hub/settings#api-keys"
+    assert "revoked: it no longer works" in flashes(follow(client, response))[0]
+    headers = {"X-API-Key": world.a_api_key}
+    assert client.get(f"/api/v1/partners/{world.a.public_id}", headers=headers).status_code == 401
+    assert "Revoked" in client.get("/hub/settings").text
+
+
+def test_owner_creates_and_revokes_an_oauth_client(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.owner)
+    response = post(client, "/hub/settings/oauth-clients")
+    assert response.status_code == 201
+    client_id, secret = shown_values(response.text)
+    assert client_id.startswith("oc_") and secret.startswith("ocs_")
+    db.expire_all()
+    stored = db.scalars(select(OAuthClient).where(OAuthClient.client_id == client_id)).one()
+    assert stored.secret_hash == hash_secret(secret)
+
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    issued = client.post(
+        "/api/v1/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert issued.status_code == 200, issued.text
+    bearer = {"Authorization": f"Bearer {issued.json['access_token']}"}  # type: ignore[index]
+    partner_path = f"/api/v1/partners/{world.a.public_id}"
+    assert client.get(partner_path, headers=bearer).status_code == 200
+
+    later = client.get("/hub/settings").text
+    assert client_id in later and secret not in later
+    response = post(client, f"/hub/settings/oauth-clients/{client_id}/revoke")
+    assert "revoked, and its access tokens with it" in flashes(follow(client, response))[0]
+    assert client.get(partner_path, headers=bearer).status_code == 401
+
+
+def test_revoking_twice_keeps_the_first_time(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    key_id = world.ids(db)["api_key"]
+    log_in(client, world.owner)
+    post(client, f"/hub/settings/api-keys/{key_id}/revoke")
+    db.expire_all()
+    first = db.scalars(select(PartnerApiKey.revoked_at).where(PartnerApiKey.public_id == key_id))
+    when = first.one()
+    post(client, f"/hub/settings/api-keys/{key_id}/revoke")
+    db.expire_all()
+    again = db.scalars(select(PartnerApiKey.revoked_at).where(PartnerApiKey.public_id == key_id))
+    assert again.one() == when
+
+
+def test_members_see_settings_without_owner_controls(client: FlaskClient, world: World) -> None:
+    log_in(client, world.member)
+    html = client.get("/hub/settings").text
+    assert "Only an owner can change these settings." in html
+    assert world.a.public_id in html and 'data-copy="#partner-id"' in html
+    for action in ("Add redirect URL", "Save webhook URL", "Rotate signing secret"):
+        assert action not in html
+    assert "Create API key" not in html and "Create OAuth client" not in html
+    assert "Build link" in html and "Send test event" in html
+
+
+def test_owner_sees_every_setting(client: FlaskClient, world: World) -> None:
+    log_in(client, world.owner)
+    html = client.get("/hub/settings").text
+    for text in (world.a.public_id, REDIRECT_URL, A_SECOND_URL, WEBHOOK_URL):
+        assert text in html
+    for action in ("Add redirect URL", "Save webhook URL", "Rotate signing secret"):
+        assert action in html
+    assert "Create API key" in html and "Create OAuth client" in html
+    assert B_URL not in html
+
+
+# -- settings: the permission-link builder --------------------------------------------------------
+
+
+def built_link(html: str) -> dict[str, str]:
+    match = re.search(
+        r'id="built-link" class="link-field" type="text" readonly value="([^"]+)"', html
+    )
+    assert match, "no link built"
+    url = match.group(1).replace("&amp;", "&")
+    assert url.startswith("https://hub.test/partners/")
+    return dict(parse_qsl(urlsplit(url).query))
+
+
+def test_builder_makes_a_link_for_a_clients_channels(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.member)
+    channels = f"{world.shared.public_id}, {world.missing.public_id}"
+    response = post(
+        client,
+        "/hub/settings/permission-link",
+        {
+            "client": world.client.public_id,
+            "channels": channels,
+            "redirect_url": A_SECOND_URL,
+            "state": "order 42 & more",
+        },
+    )
+    assert response.status_code == 200
+    assert "Permission link ready: copy it below." in flashes(response.text)
+    assert built_link(response.text) == {
+        "redirect_url": A_SECOND_URL,
+        "channels": f"[{world.shared.public_id},{world.missing.public_id}]",
+        "state": "order 42 & more",
+    }
+    assert 'data-copy="#built-link"' in response.text
+
+
+def test_builder_without_client_or_channels(client: FlaskClient, world: World) -> None:
+    log_in(client, world.owner)
+    response = post(client, "/hub/settings/permission-link", {"redirect_url": REDIRECT_URL})
+    assert built_link(response.text) == {"redirect_url": REDIRECT_URL}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"redirect_url": "https://evil.example/cb"}, "is not one that"),
+        ({"redirect_url": REDIRECT_URL, "state": "x" * 513}, "Field cannot be longer than 512"),
+    ],
+)
+def test_builder_refuses_invalid_input(
+    client: FlaskClient, world: World, data: dict[str, str], message: str
+) -> None:
+    log_in(client, world.owner)
+    response = post(client, "/hub/settings/permission-link", data)
+    assert response.status_code == 400
+    assert message in response.text
+    assert 'id="built-link"' not in response.text
+
+
+# -- webhook deliveries ---------------------------------------------------------------------------
+
+
+def test_webhook_log_shows_each_attempt(client: FlaskClient, db: Session, world: World) -> None:
+    event = db.scalars(
+        select(AuditEvent).where(AuditEvent.partner_id == world.a.id).order_by(AuditEvent.id)
+    ).first()
+    assert event is not None
+    row = db.scalars(select(WebhookOutbox).where(WebhookOutbox.event_id == event.id)).one()
+    row.status, row.attempts = "delivered", 2
+    row.delivered_at = utcnow()
+    db.add_all(
+        [
+            WebhookAttempt(outbox_id=row.id, url=WEBHOOK_URL, error="ConnectionError: refused"),
+            WebhookAttempt(outbox_id=row.id, url=WEBHOOK_URL, status_code=204, duration_ms=87),
+        ]
+    )
+    b_event = db.scalars(select(AuditEvent).where(AuditEvent.partner_id == world.b.id)).first()
+    assert b_event is not None
+    db.add(WebhookOutbox(event_id=b_event.id, partner_id=world.b.id))
+    db.commit()
+
+    log_in(client, world.member)
+    html = client.get("/hub/webhooks").text
+    assert f"<code>{event.type}</code>" in html and event.public_id in html
+    assert '<span class="status delivered">Delivered</span>' in html
+    assert "ConnectionError: refused" in html
+    assert "HTTP 204" in html and "87 ms" in html
+    assert "2 attempts" in html
+    assert b_event.public_id not in html
+    assert WEBHOOK_URL in html
+
+
+def test_webhook_log_empty_state(client: FlaskClient, db: Session) -> None:
+    partner, _ = _partner(db, [REDIRECT_URL])
+    owner = _user(db, partner, "owner")
+    db.commit()
+    log_in(client, owner)
+    html = client.get("/hub/webhooks").text
+    assert "No webhook URL is set, so no events are sent." in html
+    assert "No deliveries yet." in html
+
+
+# -- activity -------------------------------------------------------------------------------------
+
+
+def test_activity_shows_who_did_what_to_which_client_and_number(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.member)
+    generate(client, world, world.shared)
+    html = client.get("/hub/activity").text
+    first = re.search(r"<tbody>\s*<tr>(.*?)</tr>", html, re.S)
+    assert first, html
+    newest = first.group(1)
+    assert "API key generated (wak_" in newest and "by the partner" in newest
+    assert world.member.email in newest
+    assert world.client.name in newest
+    assert world.shared.phone_number in newest
+    assert "Permission granted (via operator)" in html
+    assert "Operator (hub staff)" in html
+    assert world.b_client.name not in html
+    assert world.b_channel.phone_number not in html
+
+
+def test_activity_is_paginated_by_event(client: FlaskClient, db: Session, world: World) -> None:
+    for _ in range(30):
+        make_channel(db, world.client)
+    db.commit()
+    total = db.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.partner_id == world.a.id)
+    )
+    log_in(client, world.owner)
+    first = client.get("/hub/activity").text
+    assert first.count("<time ") == 25
+    older = re.search(r'href="/hub/activity\?before=([^"]+)"', first)
+    assert older
+    second = client.get(f"/hub/activity?before={older.group(1)}").text
+    assert second.count("<time ") == min(25, (total or 0) - 25)
+    assert "Newest" in second
+
+
+def test_activity_empty_state(client: FlaskClient, db: Session) -> None:
+    partner, _ = _partner(db, [REDIRECT_URL])
+    owner = _user(db, partner, "owner")
+    db.commit()
+    log_in(client, owner)
+    assert "Nothing has happened yet." in client.get("/hub/activity").text
+
+
+# -- the team -------------------------------------------------------------------------------------
+
+
+def test_owner_adds_a_member_who_can_log_in(client: FlaskClient, db: Session, world: World) -> None:
+    log_in(client, world.owner)
+    page = client.get("/hub/team").text
+    assert world.member.email in page and "Add a member" in page
+    response = post(
+        client, "/hub/team", {"email": "New.Person@Partner.example", "password": "long enough pw"}
+    )
+    assert response.headers["Location"] == "/hub/team"
+    assert "Added new.person@partner.example as a member." in flashes(follow(client, response))
+    db.expire_all()
+    added = db.scalars(select(PartnerUser).where(PartnerUser.email == "new.person@partner.example"))
+    user = added.one()
+    assert user.role == "member" and user.partner_id == world.a.id
+
+    post(client, "/hub/logout")
+    page = client.get("/hub/login").text
+    response = client.post(
+        "/hub/login",
+        data={"csrf_token": csrf_token(page), "email": user.email, "password": "long enough pw"},
+    )
+    assert response.headers["Location"] == "/hub/clients"
+
+
+def test_members_see_the_team_but_no_add_form(client: FlaskClient, world: World) -> None:
+    log_in(client, world.member)
+    html = client.get("/hub/team").text
+    assert world.owner.email in html and world.member.email in html
+    assert world.b_owner.email not in html
+    assert "Add member" not in html
+    assert "Only an owner can add people to the team." in html
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("not-an-email", "long enough pw", "This email address is not valid"),
+        ("short@partner.example", "short", "Field must be between 10 and 200 characters long."),
+        ("{taken}", "long enough pw", "A partner user with this email exists already."),
+    ],
+)
+def test_adding_a_member_with_bad_input_is_refused(
+    client: FlaskClient, db: Session, world: World, email: str, password: str, message: str
+) -> None:
+    log_in(client, world.owner)
+    before = table_rows(db)
+    response = post(
+        client,
+        "/hub/team",
+        {"email": email.format(taken=world.b_owner.email), "password": password},
+    )
+    assert response.status_code == 400
+    assert message in response.text
+    assert table_rows(db) == before
