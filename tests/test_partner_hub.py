@@ -955,7 +955,7 @@ def test_activity_shows_who_did_what_to_which_client_and_number(
     assert world.member.email in newest
     assert world.client.name in newest
     assert world.shared.phone_number in newest
-    assert "Permission granted (via operator)" in html
+    assert "Permission granted (via hub operator)" in html
     assert "Operator (hub staff)" in html
     assert world.b_client.name not in html
     assert world.b_channel.phone_number not in html

@@ -8,10 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onboarding.client_hub.present import VIA_WORDS
 from onboarding.errors import NotFound
 from onboarding.models import AuditEvent, Client, ClientUser
-from onboarding.permissions.audit import client_trail, describe
+from onboarding.permissions.audit import VIA, client_trail, describe
 from onboarding.permissions.events import iso8601
 
 PAGE_SIZE = 25
@@ -94,7 +93,7 @@ def _row(
 def _detail(data: dict[str, object]) -> str:
     if "via" in data:
         via = str(data["via"])
-        return f"via {VIA_WORDS.get(via, via)}"  # GrantedVia values are its members' str
+        return f"via {VIA.get(via, via)}"
     if "prefix" in data:
         maker = "you" if data.get("created_by") == "client" else "your partner"
         return f"key {data['prefix']}… made by {maker}"

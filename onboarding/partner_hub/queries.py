@@ -20,7 +20,7 @@ from onboarding.models import (
     WebhookAttempt,
     WebhookOutbox,
 )
-from onboarding.permissions.audit import client_trail, describe, partner_trail
+from onboarding.permissions.audit import VIA, client_trail, describe, partner_trail
 
 PER_PAGE = 25
 T = TypeVar("T")
@@ -109,15 +109,6 @@ class Entry:
 class Trail:
     entries: list[Entry]
     older: str | None  # the public id to continue below, when there are older events
-
-
-VIA = {
-    "billing_default": "billing default",
-    "permission_screen": "permission screen",
-    "client_hub": "Client Hub",
-    "all_channels": "all numbers",
-    "operator": "operator",
-}
 
 
 def activity(

@@ -19,6 +19,15 @@ DESCRIPTIONS = {
     "webhook.test": "Test webhook sent",
 }
 
+# How a permission changed, in the activity pages' words ("Permission granted via ...").
+VIA = {
+    "billing_default": "billing default",
+    "permission_screen": "permission screen",
+    "client_hub": "Client Hub",
+    "all_channels": "“all numbers”",
+    "operator": "hub operator",
+}
+
 
 def partner_trail(
     session: Session, partner: Partner, *, before: int | None = None, limit: int = 50
