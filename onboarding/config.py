@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "API_TOKEN_TTL": 15 * 60,
     # Partner API requests per partner per minute, per process.
     "API_RATE_LIMIT": 600,
+    # Failed logins per email and address within the window (seconds) before a pause.
+    "LOGIN_FAILURE_LIMIT": 10,
+    "LOGIN_FAILURE_WINDOW": 15 * 60,
     "PROXY_FIX": False,
     # Serve /demo/callback, a stand-in partner page for `make run`.
     "DEMO_RECEIVER": False,

@@ -8,8 +8,9 @@ import re
 import pytest
 from sqlalchemy.orm import Session
 
+from onboarding.accounts import authenticate
 from onboarding.errors import ChannelNotRunning, NotAllowed, NotFound, PermissionMissing
-from onboarding.models import BillingModel, ChannelStatus, GrantedVia, Side
+from onboarding.models import BillingModel, ChannelStatus, GrantedVia, PartnerUser, Side
 from onboarding.partners import service as partners
 from onboarding.permissions.keys import can_generate, generate_api_key
 from onboarding.permissions.service import grant
@@ -90,5 +91,5 @@ def test_only_owners_add_members(db: Session) -> None:
         partners.add_member(db, member, email="other@p.example", password=PASSWORD)
     assert [user.email for user in partners.team(db, partner)] == [owner.email, member.email]
     assert partners.may_administer(owner) and not partners.may_administer(member)
-    assert partners.authenticate_user(db, "BOSS@p.example", PASSWORD) == owner
-    assert partners.authenticate_user(db, owner.email, "wrong password") is None
+    assert authenticate(db, PartnerUser, "BOSS@p.example", PASSWORD) == owner
+    assert authenticate(db, PartnerUser, owner.email, "wrong password") is None

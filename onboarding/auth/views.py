@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from onboarding.accounts import authenticate
 from onboarding.auth.forms import FlowForm, LoginForm, NumberForm, SignupForm
 from onboarding.auth.session import current_client_user, log_in, log_out
+from onboarding.auth.throttle import TooManyAttempts, attempt_login
 from onboarding.clients.service import create_client
 from onboarding.consent.flow import FlowError
 from onboarding.consent.views import consent_url, load_flow, refuse_flow, wrong_account
@@ -23,7 +24,7 @@ bp = Blueprint("auth", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | tuple[str, int] | str:
+def login() -> ResponseReturnValue:
     token = request.values.get("flow") or None
     try:
         flow = load_flow(token) if token else None
@@ -32,7 +33,12 @@ def login() -> Response | tuple[str, int] | str:
     form = LoginForm(flow=token, email=flow.request.email if flow else None)
     status = 200
     if form.validate_on_submit():
-        user = authenticate(get_session(), ClientUser, form.email.data, form.password.data)
+        try:
+            user = attempt_login(get_session(), ClientUser, form.email.data, form.password.data)
+        except TooManyAttempts as refused:
+            form.password.errors.append(str(refused))
+            page = render_template("auth/login.html", form=form, flow=flow)
+            return page, 429, {"Retry-After": str(refused.retry_after)}
         if user is not None:
             get_session().commit()  # a rehashed password, if the parameters moved on
             log_in(user)

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 
 from onboarding.auth.session import current_partner_user, log_in, log_out
+from onboarding.auth.throttle import TooManyAttempts, attempt_login
 from onboarding.consent.links import permission_link
 from onboarding.db import get_session
 from onboarding.errors import Conflict, DomainError, InvalidInput
@@ -25,7 +26,7 @@ from onboarding.partner_hub.access import (
 )
 from onboarding.partner_hub.forms import EmptyForm, LoginForm, MemberForm
 from onboarding.partner_hub.queries import activity, deliveries, find_clients
-from onboarding.partners.service import add_member, authenticate_user, may_administer, team
+from onboarding.partners.service import add_member, may_administer, team
 from onboarding.permissions.keys import can_generate, generate_api_key, live_keys
 from onboarding.permissions.service import is_shared
 
@@ -85,7 +86,12 @@ def login() -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         session = get_session()
-        user = authenticate_user(session, form.email.data, form.password.data)
+        try:
+            user = attempt_login(session, PartnerUser, form.email.data, form.password.data)
+        except TooManyAttempts as refused:
+            form.password.errors.append(str(refused))
+            page = render_template("partner_hub/login.html", form=form)
+            return page, 429, {"Retry-After": str(refused.retry_after)}
         if user is not None:
             session.commit()  # a rehashed password, if the hashing parameters moved on
             log_in(user)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from onboarding.accounts import authenticate, check_new_login
+from onboarding.accounts import check_new_login
 from onboarding.db import utcnow
 from onboarding.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from onboarding.models import (
@@ -150,11 +150,6 @@ def update_settings(session: Session, partner: Partner, changes: dict[str, Any])
 
 
 # -- partner users: logins and roles ------------------------------------------------------------
-
-
-def authenticate_user(session: Session, email: str, password: str) -> PartnerUser | None:
-    """The partner user with these credentials, or None (the same timing either way)."""
-    return authenticate(session, PartnerUser, email, password)
 
 
 def may_administer(user: PartnerUser) -> bool:
