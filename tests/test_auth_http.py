@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from onboarding.models import ClientUser
+from onboarding.consent import flow as flows
+from onboarding.consent.request import PermissionRequest
+from onboarding.models import Client, ClientUser, Partner, Permission
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD, make_channel, make_client, make_partner
+from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client, make_partner
 
 
 def arrange(db: Session) -> ClientUser:
@@ -95,3 +100,84 @@ def test_unknown_pages_are_readable_html_with_security_headers(client: FlaskClie
     assert "Not Found" in response.text
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+# -- the flow's own pages, reached the wrong way ----------------------------------------------
+
+
+def flow_for(app: Flask, partner: Partner) -> str:
+    with app.app_context():
+        return flows.issue(
+            PermissionRequest(partner_id=partner.public_id, redirect_url=REDIRECT_URL)
+        )
+
+
+def test_signup_with_a_taken_email_creates_nothing(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    user = arrange(db)
+    token = flow_for(app, user.client.partner)
+    page = client.get(f"/signup?flow={token}").text
+    before = db.scalar(select(func.count()).select_from(Client))
+
+    response = client.post(
+        "/signup",
+        data={
+            "csrf_token": csrf_token(page),
+            "flow": token,
+            "company": "Copycat Ltd",
+            "email": user.email.upper(),
+            "password": PASSWORD,
+        },
+    )
+
+    assert response.status_code == 400
+    assert "exists already" in response.text
+    assert db.scalar(select(func.count()).select_from(Client)) == before
+
+
+@pytest.mark.parametrize("path", ["/signup/numbers", "/permission/consent"])
+def test_flow_pages_send_a_stranger_to_login_with_the_flow(
+    app: Flask, client: FlaskClient, db: Session, path: str
+) -> None:
+    token = flow_for(app, make_partner(db))
+    db.commit()
+
+    response = client.get(f"{path}?flow={token}")
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/login?flow={token}"
+
+
+def test_numbers_step_refuses_a_client_of_another_partner(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    user = arrange(db)
+    token = flow_for(app, make_partner(db))
+    db.commit()
+    log_in(client, user.email)
+
+    response = client.get(f"/signup/numbers?flow={token}")
+
+    assert response.status_code == 403
+    assert "belongs to another partner" in response.text
+
+
+def test_consent_answer_without_its_flow_changes_nothing(client: FlaskClient, db: Session) -> None:
+    user = arrange(db)
+    log_in(client, user.email)
+    page = client.get("/client/").text
+
+    response = client.post(
+        "/permission/consent",
+        data={
+            "csrf_token": csrf_token(page),
+            "channels": [user.client.channels[0].public_id],
+            "action": "allow",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Permission)) == 0

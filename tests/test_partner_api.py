@@ -44,12 +44,14 @@ from tests.api import (
     PERMISSION,
     SECRET,
     PartnerAccount,
+    access_token,
     add_client,
     add_line,
     api_headers,
     assert_documented,
     assert_problem,
     assert_schema,
+    bearer,
     make_account,
     partner_settings,
     table_rows,
@@ -1002,6 +1004,17 @@ def test_requests_without_valid_credentials_are_unauthorized(
 
     assert_problem(response, "get", PARTNER, 401, "unauthorized")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_both_kinds_of_credentials_at_once_are_refused(
+    client: FlaskClient, account: PartnerAccount
+) -> None:
+    """Which one would count is not obvious to a reader of the request: neither does."""
+    headers = {**api_headers(account), **bearer(access_token(client, account))}
+
+    response = client.get(account.path(), headers=headers)
+
+    assert_problem(response, "get", PARTNER, 400, "invalid_request")
 
 
 def test_a_revoked_partner_api_key_is_unauthorized(

@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onboarding.errors import NotFound
 from onboarding.models import AuditEvent, Client, ClientUser
 from onboarding.permissions.audit import VIA, client_trail, describe
 from onboarding.permissions.events import iso8601
@@ -45,8 +44,7 @@ def activity_page(
 
     Cursors are event public ids, not integer keys, which never leave the database.
     """
-    before_id = _event_id(session, client, before) if before else None
-    events = list(client_trail(session, client, before=before_id, limit=PAGE_SIZE + 1))
+    events = list(client_trail(session, client, before=before, limit=PAGE_SIZE + 1))
     page, more = events[:PAGE_SIZE], len(events) > PAGE_SIZE
     phones = {channel.public_id: channel.phone_number for channel in client.channels}
     users = {
@@ -57,17 +55,6 @@ def activity_page(
     }
     rows = [_row(event, client, viewer, phones, users) for event in page]
     return ActivityPage(rows=rows, older=page[-1].public_id if more else None)
-
-
-def _event_id(session: Session, client: Client, public_id: str) -> int:
-    found = session.scalar(
-        select(AuditEvent.id).where(
-            AuditEvent.public_id == public_id, AuditEvent.client_id == client.id
-        )
-    )
-    if found is None:
-        raise NotFound("This page of your activity does not exist. Start from the newest.")
-    return found
 
 
 def _row(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from onboarding.accounts import check_new_login
@@ -52,3 +52,12 @@ def add_client_user(session: Session, client: Client, *, email: str, password: s
     session.add(user)
     session.flush()
     return user
+
+
+def search_condition(q: str) -> ColumnElement[bool]:
+    """Clients whose name or partner_payload contains `q`: case-insensitive, and `%` or `_` in
+    `q` match themselves, not any text."""
+    return or_(
+        Client.name.icontains(q, autoescape=True),
+        Client.partner_payload.icontains(q, autoescape=True),
+    )

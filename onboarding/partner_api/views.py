@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from onboarding.clients.service import search_condition
 from onboarding.consent.links import permission_link
 from onboarding.consent.request import KNOWN
 from onboarding.db import get_session
@@ -109,13 +110,7 @@ def rotate_signing_secret(partner: Partner, actor: str) -> tuple[Response, int]:
 def list_clients(partner: Partner, actor: str) -> Response:
     query = select(Client).where(Client.partner_id == partner.id)
     if q := request.args.get("q", "").strip():
-        pattern = f"%{_escape_like(q)}%"
-        query = query.where(
-            or_(
-                Client.name.ilike(pattern, escape="\\"),
-                Client.partner_payload.ilike(pattern, escape="\\"),
-            )
-        )
+        query = query.where(search_condition(q))
     clients, next_cursor = page(get_session(), query, Client.id)
     return jsonify(listing("clients", [client_json(c) for c in clients], next_cursor))
 
@@ -272,10 +267,6 @@ def _string(body: dict[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise ApiError(400, f"{name} is a string.")
     return value
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def init_app(app: Any) -> None:

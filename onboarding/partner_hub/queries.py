@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from onboarding.errors import NotFound
+from onboarding.clients.service import search_condition
 from onboarding.models import (
     AuditEvent,
     Channel,
@@ -51,13 +51,7 @@ def find_clients(session: Session, partner: Partner, q: str, number: int) -> Pag
         .order_by(Client.id.desc())
     )
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                Client.name.ilike(pattern, escape="\\"),
-                Client.partner_payload.ilike(pattern, escape="\\"),
-            )
-        )
+        query = query.where(search_condition(q))
     return _page(session, query, number)
 
 
@@ -120,26 +114,13 @@ def activity(
     limit: int = PER_PAGE,
 ) -> Trail:
     """The partner's events (or one client's), newest first, `limit` below event `before`."""
-    below = _event_id(session, partner, before) if before else None
     if client is None:
-        found = partner_trail(session, partner, before=below, limit=limit + 1)
+        found = partner_trail(session, partner, before=before, limit=limit + 1)
     else:
-        found = client_trail(session, client, before=below, limit=limit + 1)
+        found = client_trail(session, client, before=before, limit=limit + 1)
     events = list(found[:limit])
     older = events[-1].public_id if len(found) > limit else None
     return Trail(entries=_entries(session, partner, events), older=older)
-
-
-def _event_id(session: Session, partner: Partner, public_id: str) -> int:
-    """The cursor is an event's public id, so integer keys never leave the database."""
-    event_id = session.scalar(
-        select(AuditEvent.id).where(
-            AuditEvent.public_id == public_id, AuditEvent.partner_id == partner.id
-        )
-    )
-    if event_id is None:
-        raise NotFound("There is no such event in your activity.")
-    return event_id
 
 
 def _entries(session: Session, partner: Partner, events: list[AuditEvent]) -> list[Entry]:
