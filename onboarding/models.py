@@ -6,7 +6,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from onboarding.db import Base, UTCDateTime, utcnow
@@ -175,13 +184,24 @@ class ClientUser(Base):
 
 class Channel(Base):
     __tablename__ = "channel"
-    __table_args__ = (CheckConstraint(_in("status", ChannelStatus), name="status"),)
+    __table_args__ = (
+        CheckConstraint(_in("status", ChannelStatus), name="status"),
+        UniqueConstraint("client_id", "phone_number", name="uq_channel_client_id_phone_number"),
+        # R9: a number is unique across the hub only once it runs; a pending one blocks no one.
+        Index(
+            "uq_channel_running_phone_number",
+            "phone_number",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = _public_id("ch")
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id"), index=True)
-    # E.164; a number belongs to one WhatsApp Business account at a time.
-    phone_number: Mapped[str] = mapped_column(String(16), unique=True)
+    # E.164; a number belongs to one WhatsApp Business account at a time (once running).
+    phone_number: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -265,6 +285,9 @@ class WebhookOutbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A worker claims the row until then and posts with no transaction open; if it dies, the
+    # claim runs out and another worker tries again.
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[AuditEvent] = relationship()
     partner: Mapped[Partner] = relationship()
@@ -284,6 +307,51 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(String(500))
     duration_ms: Mapped[int] = mapped_column(default=0)
+
+
+class LoginSession(Base):
+    """A signed-in browser. Its cookie holds a random token, of which only the hash is kept here,
+    so that logout, a password change or a removal ends sessions at once (auth/session.py)."""
+
+    __tablename__ = "login_session"
+    __table_args__ = (
+        CheckConstraint(
+            "(client_user_id IS NULL) <> (partner_user_id IS NULL)", name="one_kind_of_user"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_user.id", ondelete="CASCADE"), index=True
+    )
+    partner_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_user.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The absolute end, however active the session is.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Consent(Base):
+    """One answer of the permission screen (Allow or Cancel): what its callback reported, kept so
+    that a partner can read the lists a long callback leaves out (SPEC §5.3)."""
+
+    __tablename__ = "consent"
+    __table_args__ = (CheckConstraint("action IN ('allow', 'deny')", name="action"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = _public_id("cs")
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"), index=True)
+    action: Mapped[str] = mapped_column(String(8))
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    revoked: Mapped[list[str]] = mapped_column(JSON)
+    all_channels: Mapped[bool]
+    state: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship()
 
 
 class UsedFlowNonce(Base):
