@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -21,14 +21,19 @@ def query_params(url: str) -> list[tuple[str, str]]:
 
 
 def expected_signature(signing_secret: str, url: str) -> str:
-    """Lowercase hex HMAC-SHA256 over every parameter but `signature`, sorted by name then
-    value (code points), joined as name=value with &, unencoded UTF-8."""
-    pairs = [(name, value) for name, value in query_params(url) if name != "signature"]
-    pairs.sort(key=lambda pair: (pair[0], pair[1]))
+    """Lowercase hex HMAC-SHA256 over every parameter but `signature`, each name and value
+    percent-encoded again as UTF-8 (only A-Z a-z 0-9 - . _ ~ left as they are), sorted by encoded
+    name then encoded value, joined as name=value with &."""
+    pairs = [
+        (quote(name, safe="~"), quote(value, safe="~"))
+        for name, value in query_params(url)
+        if name != "signature"
+    ]
+    pairs.sort()
     message = "&".join(f"{name}={value}" for name, value in pairs)
     assert signing_secret.startswith("whsec_")
     key = base64.b64decode(signing_secret[len("whsec_") :], validate=True)
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key, message.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def signature_is_valid(signing_secret: str, url: str) -> bool:

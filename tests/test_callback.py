@@ -43,8 +43,9 @@ def with_query(url: str, pairs: list[tuple[str, str]]) -> str:
 
 
 def test_signature_matches_one_computed_outside_python() -> None:
-    # printf 'channels=[ch_a,ch_b]&client=cl_1&iss=https://hub.example&revoked=[ch_c]&state=a b&'\
-    #   'tenant=x y&ts=1700000000' | openssl dgst -sha256 -mac HMAC -macopt hexkey:<decoded key>
+    # printf 'channels=%5Bch_a%2Cch_b%5D&client=cl_1&iss=https%3A%2F%2Fhub.example&'\
+    #   'revoked=%5Bch_c%5D&state=a%20b&tenant=x%20y&ts=1700000000' \
+    #   | openssl dgst -sha256 -mac HMAC -macopt hexkey:<decoded key>
     url = build(
         "https://p.example/cb?tenant=x%20y",
         state="a b",
@@ -53,7 +54,7 @@ def test_signature_matches_one_computed_outside_python() -> None:
     )
 
     assert values(url, "signature") == [
-        "3761a790ffaaa406c08dc669172bcfd2f61bd8ae9111e7c522e94f830511f1e1"
+        "8d74691dd15f99f0f59ca4714414ae49c274157c3b51dbdb6e2588462de7a844"
     ]
 
 

@@ -6,15 +6,22 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from onboarding.security import signing_key
 
 
-def canonical(params: Iterable[tuple[str, str]]) -> bytes:
-    """Every parameter but `signature`, sorted by name then value, joined unencoded."""
-    pairs = sorted((name, value) for name, value in params if name != "signature")
-    return "&".join(f"{name}={value}" for name, value in pairs).encode()
+def canonical(params: Iterable[tuple[str, str]], *, leave_out: str = "signature") -> bytes:
+    """SPEC §5.3: every parameter but `leave_out`, name and value percent-encoded again (only
+    RFC 3986's unreserved characters stay), sorted by encoded name, then value, joined as
+    `name=value` with `&`. Encoding both halves is what keeps a `&` or `=` inside a value from
+    posing as another parameter."""
+    pairs = sorted((_encode(name), _encode(value)) for name, value in params if name != leave_out)
+    return "&".join(f"{name}={value}" for name, value in pairs).encode("ascii")
+
+
+def _encode(text: str) -> str:
+    return quote(text, safe="~")
 
 
 def sign(signing_secret: str, params: Iterable[tuple[str, str]]) -> str:
