@@ -332,7 +332,7 @@ class TestLogin:
 
         assert_refused(response, 401)
         with client.session_transaction() as session:
-            assert "client_user_id" not in session
+            assert "login" not in session
 
     def test_login_inside_a_flow_continues_to_consent_with_the_same_flow(
         self, client: FlaskClient, account: Account

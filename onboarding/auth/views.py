@@ -40,8 +40,8 @@ def login() -> ResponseReturnValue:
             page = render_template("auth/login.html", form=form, flow=flow)
             return page, 429, {"Retry-After": str(refused.retry_after)}
         if user is not None:
-            get_session().commit()  # a rehashed password, if the parameters moved on
             log_in(user)
+            get_session().commit()  # the login session, and a rehashed password if due
             target = consent_url(flow.token) if flow else url_for("client_hub.home")
             return redirect(target, 303)
         form.password.errors.append("Wrong email or password.")
@@ -87,6 +87,7 @@ def signup() -> Response | tuple[str, int] | str:
             form.email.errors.append("An account with this email exists already. Log in instead.")
         else:
             log_in(user)
+            session.commit()
             return redirect(url_for("auth.numbers", flow=token), 303)
         status = 400
     elif form.is_submitted():
@@ -147,6 +148,7 @@ def logout() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return error_page(400, "Could not log out", "Reload the page and try again.")
     log_out()
+    get_session().commit()
     flash("You are logged out.", "info")
     token = form.flow.data
     return redirect(url_for("auth.login", flow=token) if token else url_for("auth.login"), 303)
