@@ -135,7 +135,7 @@ def test_signup_with_a_taken_email_creates_nothing(
     )
 
     assert response.status_code == 400
-    assert "exists already" in response.text
+    assert "An account with this email may already exist" in response.text
     assert db.scalar(select(func.count()).select_from(Client)) == before
 
 

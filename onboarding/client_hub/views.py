@@ -36,7 +36,7 @@ from onboarding.pages import error_page
 from onboarding.permissions import client_settings
 from onboarding.permissions.client_settings import SharingChange, own_channel
 from onboarding.permissions.keys import generate_api_key, live_keys
-from onboarding.permissions.service import add_channel, is_shared
+from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel, is_shared
 from onboarding.phones import to_e164
 
 bp = Blueprint("client_hub", __name__, url_prefix="/client")
@@ -111,15 +111,15 @@ def add_number(user: ClientUser) -> Page:
         session = get_session()
         try:
             phone = to_e164(form.phone.data)
-            name = form.name.data.strip() or phone
+            name = (form.name.data or "").strip() or phone
             channel = add_channel(session, user.client, phone, name, actor=_actor(user))
             session.commit()
         except DomainError as error:
             session.rollback()
             form.phone.errors.append(str(error))
-        except IntegrityError:  # the same number, added a moment ago by someone else
+        except IntegrityError:  # the client added the same number a moment ago
             session.rollback()
-            form.phone.errors.append("This number is already connected to an account.")
+            form.phone.errors.append(NUMBER_ADDED_ALREADY)
         else:
             flash(messages.added_message(channel), "success")
             return redirect(url_for(".home"), 303)
