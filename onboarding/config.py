@@ -31,4 +31,8 @@ DEFAULTS: dict[str, Any] = {
     # Flask-WTF's HTTPS check wants a Referer, which `Referrer-Policy: no-referrer` withholds;
     # the token plus the SameSite=Lax session cookie already stop cross-site posts.
     "WTF_CSRF_SSL_STRICT": False,
+    # Login sessions (auth/session.py): a login ends this long after it began, however active
+    # (seconds from the environment); the cookie is not rewritten on every request.
+    "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
+    "SESSION_REFRESH_EACH_REQUEST": False,
 }

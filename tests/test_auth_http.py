@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from onboarding.consent import flow as flows
 from onboarding.consent.request import PermissionRequest
-from onboarding.models import Client, ClientUser, Partner, Permission
+from onboarding.models import Client, ClientUser, LoginSession, Partner, Permission
+from onboarding.security import hash_secret
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client, make_partner
 
@@ -46,7 +47,9 @@ def test_login_replaces_the_whole_session(client: FlaskClient, db: Session) -> N
     log_in(client, user.email)
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["client_user_id"] == user.id
+        token = session["login"]
+    login = db.scalar(select(LoginSession).where(LoginSession.token_hash == hash_secret(token)))
+    assert login is not None and login.client_user_id == user.id
 
 
 def test_wrong_password_is_refused_alike_for_unknown_emails(
@@ -132,7 +135,7 @@ def test_signup_with_a_taken_email_creates_nothing(
     )
 
     assert response.status_code == 400
-    assert "exists already" in response.text
+    assert "An account with this email may already exist" in response.text
     assert db.scalar(select(func.count()).select_from(Client)) == before
 
 

@@ -27,6 +27,7 @@ from onboarding.models import (
     ChannelStatus,
     Client,
     GrantedVia,
+    LoginSession,
     OAuthClient,
     Partner,
     PartnerApiKey,
@@ -323,7 +324,9 @@ def test_login_opens_the_clients_list(client: FlaskClient, db: Session, world: W
     assert f"Logged in as {world.owner.email}." in flashes(html)
     assert world.client.name in html
     with client.session_transaction() as session:
-        assert session["partner_user_id"] == world.owner.id
+        token = session["login"]
+    login = db.scalar(select(LoginSession).where(LoginSession.token_hash == hash_secret(token)))
+    assert login is not None and login.partner_user_id == world.owner.id
     assert client.get("/hub/login").headers["Location"] == "/hub/clients"
 
 

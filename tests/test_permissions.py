@@ -87,14 +87,16 @@ class TestDefaultPermission:
             "via": "billing_default",
         }
 
-    def test_a_number_belongs_to_one_account(self, db: Session) -> None:
+    def test_a_number_is_refused_only_by_its_own_client(self, db: Session) -> None:
+        """R9: another client's pending copy blocks no one (tests/test_number_privacy.py)."""
         partner = make_partner(db)
         first, _ = make_client(db, partner)
         second, _ = make_client(db, partner)
         number = new_number()
         add_channel(db, first, number, "A", actor="t")
+        assert add_channel(db, second, number, "B", actor="t").status == ChannelStatus.PENDING
         with pytest.raises(Conflict):
-            add_channel(db, second, number, "B", actor="t")
+            add_channel(db, first, number, "A again", actor="t")
 
 
 class TestSetShared:

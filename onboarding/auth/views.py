@@ -10,14 +10,14 @@ from werkzeug.wrappers import Response
 from onboarding.auth.forms import FlowForm, LoginForm, NumberForm, SignupForm
 from onboarding.auth.session import current_client_user, log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
-from onboarding.clients.service import create_client
+from onboarding.clients.service import EMAIL_MAY_EXIST, create_client
 from onboarding.consent.flow import FlowError
 from onboarding.consent.views import consent_url, load_flow, refuse_flow, wrong_account
 from onboarding.db import get_session
 from onboarding.errors import DomainError
 from onboarding.models import ClientUser
 from onboarding.pages import error_page
-from onboarding.permissions.service import add_channel
+from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel
 from onboarding.phones import to_e164
 
 bp = Blueprint("auth", __name__)
@@ -40,8 +40,8 @@ def login() -> ResponseReturnValue:
             page = render_template("auth/login.html", form=form, flow=flow)
             return page, 429, {"Retry-After": str(refused.retry_after)}
         if user is not None:
-            get_session().commit()  # a rehashed password, if the parameters moved on
             log_in(user)
+            get_session().commit()  # the login session, and a rehashed password if due
             target = consent_url(flow.token) if flow else url_for("client_hub.home")
             return redirect(target, 303)
         form.password.errors.append("Wrong email or password.")
@@ -84,9 +84,10 @@ def signup() -> Response | tuple[str, int] | str:
             form.email.errors.append(str(error))
         except IntegrityError:  # the same email signed up a moment ago
             session.rollback()
-            form.email.errors.append("An account with this email exists already. Log in instead.")
+            form.email.errors.append(EMAIL_MAY_EXIST)
         else:
             log_in(user)
+            session.commit()
             return redirect(url_for("auth.numbers", flow=token), 303)
         status = 400
     elif form.is_submitted():
@@ -116,16 +117,16 @@ def numbers() -> Response | tuple[str, int] | str:
                 session,
                 user.client,
                 phone,
-                form.name.data.strip() or phone,
+                (form.name.data or "").strip() or phone,
                 actor=f"client_user:{user.public_id}",
             )
             session.commit()
         except DomainError as error:
             session.rollback()
             form.phone.errors.append(str(error))
-        except IntegrityError:
+        except IntegrityError:  # the client added the same number a moment ago
             session.rollback()
-            form.phone.errors.append("This number is already connected to an account.")
+            form.phone.errors.append(NUMBER_ADDED_ALREADY)
         else:
             flash(f"Added {channel.phone_number}.", "success")
             return redirect(url_for("auth.numbers", flow=token), 303)
@@ -147,6 +148,7 @@ def logout() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return error_page(400, "Could not log out", "Reload the page and try again.")
     log_out()
+    get_session().commit()
     flash("You are logged out.", "info")
     token = form.flow.data
     return redirect(url_for("auth.login", flow=token) if token else url_for("auth.login"), 303)

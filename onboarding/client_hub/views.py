@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from onboarding.auth.forms import FlowForm
-from onboarding.auth.session import current_client_user
+from onboarding.auth.session import client_user_required
 from onboarding.client_hub import messages
 from onboarding.client_hub.activity import activity_page
 from onboarding.client_hub.forms import (
@@ -36,19 +36,12 @@ from onboarding.pages import error_page
 from onboarding.permissions import client_settings
 from onboarding.permissions.client_settings import SharingChange, own_channel
 from onboarding.permissions.keys import generate_api_key, live_keys
-from onboarding.permissions.service import add_channel, is_shared
+from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel, is_shared
 from onboarding.phones import to_e164
 
 bp = Blueprint("client_hub", __name__, url_prefix="/client")
 
 Page = Response | str | tuple[str, int]
-
-
-@bp.before_request
-def require_client_user() -> Response | None:
-    if current_client_user() is None:
-        return redirect(url_for("auth.login"), 303)
-    return None
 
 
 @bp.context_processor
@@ -63,13 +56,6 @@ def not_found(error: DomainError) -> tuple[str, int]:
     return error_page(404, "Not found", str(error))
 
 
-def _user() -> ClientUser:
-    user = current_client_user()
-    if user is None:  # unreachable: require_client_user runs first; this tells mypy so
-        raise LookupError("a Client Hub view ran without a logged-in client user")
-    return user
-
-
 def _actor(user: ClientUser) -> str:
     return f"client_user:{user.public_id}"
 
@@ -82,8 +68,9 @@ def _refused() -> tuple[str, int]:
 
 
 @bp.get("/")
-def home() -> Page:
-    client = _user().client
+@client_user_required
+def home(user: ClientUser) -> Page:
+    client = user.client
     return render_template(
         "client_hub/numbers.html",
         client=client,
@@ -93,8 +80,8 @@ def home() -> Page:
 
 
 @bp.post("/numbers/<channel_id>/api-key")
-def generate_key(channel_id: str) -> Page:
-    user = _user()
+@client_user_required
+def generate_key(user: ClientUser, channel_id: str) -> Page:
     channel = own_channel(user.client, channel_id)
     form = ButtonForm()
     if not form.validate_on_submit():
@@ -116,23 +103,23 @@ def generate_key(channel_id: str) -> Page:
 
 
 @bp.route("/numbers/new", methods=["GET", "POST"])
-def add_number() -> Page:
-    user = _user()
+@client_user_required
+def add_number(user: ClientUser) -> Page:
     form = AddNumberForm()
     status = 200
     if form.validate_on_submit():
         session = get_session()
         try:
             phone = to_e164(form.phone.data)
-            name = form.name.data.strip() or phone
+            name = (form.name.data or "").strip() or phone
             channel = add_channel(session, user.client, phone, name, actor=_actor(user))
             session.commit()
         except DomainError as error:
             session.rollback()
             form.phone.errors.append(str(error))
-        except IntegrityError:  # the same number, added a moment ago by someone else
+        except IntegrityError:  # the client added the same number a moment ago
             session.rollback()
-            form.phone.errors.append("This number is already connected to an account.")
+            form.phone.errors.append(NUMBER_ADDED_ALREADY)
         else:
             flash(messages.added_message(channel), "success")
             return redirect(url_for(".home"), 303)
@@ -150,13 +137,14 @@ def add_number() -> Page:
 
 
 @bp.get("/settings")
-def settings_index() -> Response:
+@client_user_required
+def settings_index(user: ClientUser) -> Response:
     return redirect(url_for(".settings"), 303)
 
 
 @bp.route("/settings/partner", methods=["GET", "POST"])
-def settings() -> Page:
-    user = _user()
+@client_user_required
+def settings(user: ClientUser) -> Page:
     client = user.client
     form = SharingForm()
     if form.validate_on_submit():
@@ -183,8 +171,8 @@ def settings() -> Page:
 
 
 @bp.get("/settings/partner/confirm")
-def confirm() -> Page:
-    user = _user()
+@client_user_required
+def confirm(user: ClientUser) -> Page:
     change = client_settings.requested(
         user.client,
         share_ids=request.args.getlist("share"),
@@ -199,8 +187,8 @@ def confirm() -> Page:
 
 
 @bp.post("/settings/partner/confirm")
-def confirm_change() -> Page:
-    user = _user()
+@client_user_required
+def confirm_change(user: ClientUser) -> Page:
     form = ConfirmChangeForm()
     if not form.validate_on_submit():
         return _refused()
@@ -211,8 +199,8 @@ def confirm_change() -> Page:
 
 
 @bp.post("/settings/partner/share-all")
-def share_all() -> Page:
-    user = _user()
+@client_user_required
+def share_all(user: ClientUser) -> Page:
     form = ButtonForm()
     if not form.validate_on_submit():
         return _refused()
@@ -224,8 +212,8 @@ def share_all() -> Page:
 
 
 @bp.post("/settings/partner/all-numbers")
-def all_numbers() -> Page:
-    user = _user()
+@client_user_required
+def all_numbers(user: ClientUser) -> Page:
     form = AllNumbersForm()
     if not form.validate_on_submit():
         return _refused()
@@ -259,8 +247,8 @@ def _apply(user: ClientUser, change: SharingChange) -> Response:
 
 
 @bp.get("/activity")
-def activity() -> Page:
-    user = _user()
+@client_user_required
+def activity(user: ClientUser) -> Page:
     before = request.args.get("before") or None
     page = activity_page(get_session(), user.client, user, before)
     return render_template("client_hub/activity.html", page=page, newest=before is None)

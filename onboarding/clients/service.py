@@ -11,6 +11,11 @@ from onboarding.models import Client, ClientUser, Partner
 from onboarding.permissions import events
 from onboarding.security import hash_password
 
+# The same words whichever partner's client holds the e-mail, and when the unique constraint wins
+# a race: the signup form tells no one which partner a business works with. That an account may
+# exist still shows; hiding even that needs a signup that verifies the e-mail first.
+EMAIL_MAY_EXIST = "An account with this email may already exist: log in, or use another address."
+
 
 def create_client(
     session: Session,
@@ -47,7 +52,7 @@ def create_client(
 def add_client_user(session: Session, client: Client, *, email: str, password: str) -> ClientUser:
     email = check_new_login(email, password)
     if session.scalar(select(func.count()).where(ClientUser.email == email)):
-        raise Conflict("An account with this email exists already. Log in instead.")
+        raise Conflict(EMAIL_MAY_EXIST)
     user = ClientUser(client=client, email=email, password_hash=hash_password(password))
     session.add(user)
     session.flush()

@@ -1,14 +1,30 @@
-"""The signed, single-use flow token that carries a permission request through login and consent."""
+"""The flow token: an encrypted, expiring, single-use carrier of a permission request through
+login, signup and consent.
+
+The token travels in URLs (`?flow=`), so whoever sees one (browser history, a proxy's log, a
+screen share) must learn nothing from it: it is Fernet (AES-128-CBC, then HMAC-SHA256) over the
+request and a nonce, with a key derived from SECRET_KEY for this purpose alone. Keys in
+SECRET_KEY_FALLBACKS still open tokens, so rotating the secret key breaks no flow under way.
+Fernet's own timestamp tells an expired token (whose request can be offered again) from an
+invalid one; the nonce, spent in `used_flow_nonce`, makes each token answer once.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import secrets
+import time
+import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,11 +35,16 @@ from onboarding.errors import DomainError
 from onboarding.models import Partner, UsedFlowNonce
 from onboarding.partners.service import find_partner
 
-SALT = "onboarding.consent.flow"
+PURPOSE = b"onboarding.consent.flow v2"
+# Far longer than any token we issue (about 2 KB at most); refused before any decoding.
+MAX_TOKEN_LENGTH = 8000
+CLOCK_SKEW = 60  # seconds a token may seem to come from the future (Fernet's own allowance)
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+_PLAIN, _DEFLATED = b"j", b"z"
 
 
 class FlowError(DomainError):
-    """The token can't be used. `request` is set when its signature was good (expired or
+    """The token can't be used. `request` is set when the token was authentic (expired or
     replayed), so the page can offer to start the same request again."""
 
     def __init__(self, message: str, request: PermissionRequest | None = None) -> None:
@@ -31,28 +52,31 @@ class FlowError(DomainError):
         self.request = request
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    config = current_app.config
-    # itsdangerous signs with the last key and accepts every one: oldest first.
-    keys = [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=SALT)
-
-
 def issue(request: PermissionRequest) -> str:
-    return _serializer().dumps({"request": request.to_dict(), "nonce": secrets.token_urlsafe(16)})
+    payload = {"request": request.to_dict(), "nonce": secrets.token_urlsafe(16)}
+    token = _fernet().encrypt_at_time(_pack(payload), _now())
+    return token.decode().rstrip("=")  # padding would be %3D in a URL; read() puts it back
 
 
 def read(token: str) -> tuple[PermissionRequest, str]:
     """The request and nonce inside a valid, unexpired token; raises FlowError otherwise."""
-    serializer = _serializer()
+    invalid = FlowError("This permission request is not valid.")
+    if len(token) > MAX_TOKEN_LENGTH or not _TOKEN.match(token):
+        raise invalid
+    raw = (token + "=" * (-len(token) % 4)).encode()
+    fernet = _fernet()
     try:
-        payload = serializer.loads(token, max_age=current_app.config["FLOW_MAX_AGE"])
-    except SignatureExpired as error:
-        expired = _request(serializer.load_payload(error.payload)) if error.payload else None
-        raise FlowError("This permission request has expired.", expired) from None
-    except BadSignature:
-        raise FlowError("This permission request is not valid.") from None
-    return _request(payload), payload["nonce"]
+        payload = _unpack(fernet.decrypt(raw))  # authentic, whatever its age
+        issued = fernet.extract_timestamp(raw)
+        request = PermissionRequest(**payload["request"])
+    except (InvalidToken, ValueError, KeyError, TypeError, zlib.error):
+        raise invalid from None
+    age = _now() - issued
+    if age < -CLOCK_SKEW:
+        raise invalid
+    if age > current_app.config["FLOW_MAX_AGE"]:
+        raise FlowError("This permission request has expired.", request)
+    return request, payload["nonce"]
 
 
 def spend(session: Session, nonce: str, request: PermissionRequest) -> None:
@@ -76,7 +100,7 @@ class Flow:
 
 
 def load(session: Session, token: str) -> Flow:
-    """A usable flow: valid signature, not expired, its partner still there."""
+    """A usable flow: authentic, not expired, its partner still there."""
     request, nonce = read(token)
     partner = find_partner(session, request.partner_id)
     if partner is None:
@@ -84,5 +108,40 @@ def load(session: Session, token: str) -> Flow:
     return Flow(token=token, request=request, nonce=nonce, partner=partner)
 
 
-def _request(payload: Any) -> PermissionRequest:
-    return PermissionRequest(**payload["request"])
+def _fernet() -> MultiFernet:
+    """Encrypts with SECRET_KEY's key; decrypts with it or any fallback's."""
+    config = current_app.config
+    keys = [config["SECRET_KEY"], *config["SECRET_KEY_FALLBACKS"]]
+    return MultiFernet([Fernet(_derive(key)) for key in keys])
+
+
+def _derive(secret_key: str | bytes) -> bytes:
+    """A key for this purpose alone (HKDF-SHA256), so that no other use of SECRET_KEY (session
+    cookies, CSRF tokens) could ever open or forge a flow token."""
+    material = secret_key.encode() if isinstance(secret_key, str) else secret_key
+    key = HKDF(algorithm=SHA256(), length=32, salt=None, info=PURPOSE).derive(material)
+    return base64.urlsafe_b64encode(key)
+
+
+def _pack(payload: dict[str, Any]) -> bytes:
+    """Compact JSON, deflated when that is shorter (a long channel list shrinks a lot).
+    Compressing before encrypting leaks only a length, and every value that could be guessed
+    from a length is one the link's own holder chose; the nonce, the one secret, is random."""
+    plain = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    deflated = zlib.compress(plain, 9)
+    return _DEFLATED + deflated if len(deflated) < len(plain) else _PLAIN + plain
+
+
+def _unpack(data: bytes) -> dict[str, Any]:
+    kind, body = data[:1], data[1:]
+    if kind == _DEFLATED:
+        body = zlib.decompress(body)
+    elif kind != _PLAIN:
+        raise ValueError("unknown flow token format")
+    payload: dict[str, Any] = json.loads(body)
+    return payload
+
+
+def _now() -> int:
+    """Seconds since the epoch; the tests move this clock."""
+    return int(time.time())

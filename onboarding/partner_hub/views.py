@@ -93,8 +93,8 @@ def login() -> ResponseReturnValue:
             page = render_template("partner_hub/login.html", form=form)
             return page, 429, {"Retry-After": str(refused.retry_after)}
         if user is not None:
-            session.commit()  # a rehashed password, if the hashing parameters moved on
             log_in(user)
+            session.commit()  # the login session, and a rehashed password if due
             flash(f"Logged in as {user.email}.", "success")
             return redirect(url_for("partner_hub.clients"), 303)
         form.password.errors.append("Wrong email or password.")
@@ -108,6 +108,7 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     check_form(EmptyForm())
     log_out()
+    get_session().commit()
     flash("You are logged out.", "info")
     return redirect(url_for("partner_hub.login"), 303)
 

@@ -26,6 +26,9 @@ from onboarding.models import (
 )
 from onboarding.permissions import events
 
+# Also what a client sees when the unique constraint wins a race (the views catch it).
+NUMBER_ADDED_ALREADY = "You have added this number already."
+
 
 def is_shared(channel: Channel) -> bool:
     """R1/R4: the partner may generate API keys for the channel."""
@@ -46,9 +49,18 @@ def add_channel(
     actor: str,
     status: ChannelStatus = ChannelStatus.PENDING,
 ) -> Channel:
-    """Create a channel and apply R2: billing default first, then the client's "all numbers"."""
-    if session.scalar(select(Channel.id).where(Channel.phone_number == phone_number)):
-        raise Conflict("This number is already connected to a WhatsApp Business account.")
+    """Create a channel and apply R2: billing default first, then the client's "all numbers".
+
+    R9: only the client's own copy of the number refuses it. Another client's copy, pending or
+    running, neither blocks nor shows: the number is added (pending) as if it were free, and the
+    database's partial unique index keeps it from running twice (the operator settles a clash
+    when moving one to running).
+    """
+    own = select(Channel.id).where(
+        Channel.client_id == client.id, Channel.phone_number == phone_number
+    )
+    if session.scalar(own):
+        raise Conflict(NUMBER_ADDED_ALREADY)
     channel = Channel(client=client, phone_number=phone_number, name=name, status=status)
     session.add(channel)
     session.flush()

@@ -1,0 +1,372 @@
+"""Server-side login sessions (issue 7, hole 5; SPEC §5.4): the cookie holds a random token whose
+hash is a `login_session` row, so logout, the absolute lifetime and a removal end a login at
+once, whatever copy of the cookie survives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onboarding.auth import session as login_sessions
+from onboarding.db import utcnow
+from onboarding.models import ClientUser, LoginSession, PartnerUser
+from onboarding.partners.service import create_partner_user
+from onboarding.security import hash_secret
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD, make_client, make_partner
+
+
+@dataclass(frozen=True)
+class Door:
+    """One hub's login form, logout button and a page behind the login."""
+
+    login: str
+    logout: str
+    page: str
+
+
+CLIENT_HUB = Door(login="/login", logout="/logout", page="/client/")
+PARTNER_HUB = Door(login="/hub/login", logout="/hub/logout", page="/hub/clients")
+DOORS = pytest.mark.parametrize("door", [CLIENT_HUB, PARTNER_HUB], ids=["client", "partner"])
+
+
+@dataclass
+class Users:
+    client_user: ClientUser
+    partner_user: PartnerUser
+
+    def on(self, door: Door) -> ClientUser | PartnerUser:
+        return self.client_user if door is CLIENT_HUB else self.partner_user
+
+
+@pytest.fixture
+def users(db: Session) -> Users:
+    partner = make_partner(db)
+    _client, client_user = make_client(db, partner)
+    partner_user = create_partner_user(
+        db, partner, email="staff@partner.example", password=PASSWORD, role="owner"
+    )
+    db.commit()
+    return Users(client_user, partner_user)
+
+
+def log_in(client: FlaskClient, door: Door, email: str) -> None:
+    page = client.get(door.login, follow_redirects=True).text  # the hub, if logged in already
+    response = client.post(
+        door.login, data={"csrf_token": csrf_token(page), "email": email, "password": PASSWORD}
+    )
+    assert response.status_code == 303, response.text
+
+
+def log_out(client: FlaskClient, door: Door) -> None:
+    response = client.post(door.logout, data={"csrf_token": csrf_token(client.get(door.page).text)})
+    assert response.status_code == 303
+
+
+def opens(client: FlaskClient, door: Door) -> bool:
+    response = client.get(door.page)
+    assert response.status_code in (200, 303)
+    return response.status_code == 200
+
+
+def cookie(client: FlaskClient) -> str:
+    kept = client.get_cookie("session")
+    assert kept is not None
+    return kept.value
+
+
+def browser_with(app: Flask, value: str) -> FlaskClient:
+    """Another browser, into which a copy of a session cookie was pasted."""
+    browser = app.test_client()
+    browser.set_cookie("session", value)
+    return browser
+
+
+def rows(db: Session, user: ClientUser | PartnerUser | None = None) -> int:
+    db.expire_all()
+    query = select(func.count()).select_from(LoginSession)
+    if isinstance(user, ClientUser):
+        query = query.where(LoginSession.client_user_id == user.id)
+    elif isinstance(user, PartnerUser):
+        query = query.where(LoginSession.partner_user_id == user.id)
+    return db.scalar(query) or 0
+
+
+def token_in(client: FlaskClient) -> str | None:
+    with client.session_transaction() as session:
+        value = session.get(login_sessions.COOKIE_KEY)
+    return value if isinstance(value, str) else None
+
+
+# -- logout, lifetime, removal ----------------------------------------------------------------
+
+
+@DOORS
+def test_a_cookie_copied_before_logout_no_longer_opens_the_hub(
+    app: Flask, client: FlaskClient, users: Users, door: Door
+) -> None:
+    log_in(client, door, users.on(door).email)
+    copied = cookie(client)
+    assert opens(browser_with(app, copied), door)  # the copy works while the login lasts
+
+    log_out(client, door)
+
+    assert not opens(client, door)
+    assert not opens(browser_with(app, copied), door)
+
+
+@DOORS
+def test_logout_deletes_the_login_session(
+    client: FlaskClient, db: Session, users: Users, door: Door
+) -> None:
+    log_in(client, door, users.on(door).email)
+    assert rows(db, users.on(door)) == 1
+    log_out(client, door)
+    assert rows(db, users.on(door)) == 0
+
+
+@DOORS
+def test_a_session_ends_at_its_absolute_lifetime_however_active(
+    client: FlaskClient,
+    db: Session,
+    users: Users,
+    door: Door,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log_in(client, door, users.on(door).email)
+    login = db.scalar(select(LoginSession))
+    assert login is not None
+    assert login.expires_at - login.created_at == timedelta(hours=12)
+
+    start = utcnow()
+    for minutes in (60, 6 * 60, 12 * 60 - 1):  # busy all day long
+        later = start + timedelta(minutes=minutes)
+        monkeypatch.setattr(login_sessions, "utcnow", lambda later=later: later)
+        assert opens(client, door)
+        # Activity neither moves the end nor rewrites the cookie.
+        assert "Set-Cookie" not in client.get(door.page).headers
+    db.expire_all()
+    assert db.scalar(select(LoginSession.expires_at)) == login.expires_at
+
+    monkeypatch.setattr(login_sessions, "utcnow", lambda: login.expires_at + timedelta(seconds=1))
+    assert not opens(client, door)
+
+
+def test_the_absolute_lifetime_is_configurable(
+    app: Flask, client: FlaskClient, db: Session, users: Users
+) -> None:
+    app.config["SESSION_ABSOLUTE_LIFETIME"] = 3600  # seconds, as the environment gives it
+    log_in(client, CLIENT_HUB, users.client_user.email)
+    login = db.scalar(select(LoginSession))
+    assert login is not None
+    assert login.expires_at - login.created_at == timedelta(hours=1)
+
+
+def test_cookie_settings_stop_refreshing_on_every_request(app: Flask) -> None:
+    assert app.config["SESSION_REFRESH_EACH_REQUEST"] is False
+    assert app.config["SESSION_ABSOLUTE_LIFETIME"] == timedelta(hours=12)
+
+
+@DOORS
+def test_a_removed_users_session_is_out_at_once(
+    client: FlaskClient, db: Session, users: Users, door: Door
+) -> None:
+    log_in(client, door, users.on(door).email)
+    assert opens(client, door)
+
+    db.delete(users.on(door))
+    db.commit()
+
+    assert not opens(client, door)
+    assert rows(db) == 0  # the row went with its user (ON DELETE CASCADE)
+
+
+# -- login: a fresh token each time, and only a token --------------------------------------------
+
+
+@DOORS
+def test_login_replaces_a_planted_token(
+    app: Flask, client: FlaskClient, db: Session, users: Users, door: Door
+) -> None:
+    """No fixation: whatever the browser carried before login, the login gets a new token."""
+    with client.session_transaction() as session:
+        session[login_sessions.COOKIE_KEY] = "chosen-by-an-attacker"
+        session["planted"] = "too"
+    log_in(client, door, users.on(door).email)
+    token = token_in(client)
+    assert token is not None and token != "chosen-by-an-attacker"
+    with client.session_transaction() as session:
+        assert "planted" not in session
+    attacker = app.test_client()
+    with attacker.session_transaction() as session:
+        session[login_sessions.COOKIE_KEY] = "chosen-by-an-attacker"
+    assert not opens(attacker, door)
+
+
+@DOORS
+def test_logging_in_again_ends_the_browsers_previous_login(
+    app: Flask, client: FlaskClient, db: Session, users: Users, door: Door
+) -> None:
+    log_in(client, door, users.on(door).email)
+    first = cookie(client)
+    log_in(client, door, users.on(door).email)
+    assert rows(db) == 1
+    assert opens(client, door)
+    assert not opens(browser_with(app, first), door)
+
+
+def test_the_cookie_holds_a_random_token_and_the_database_its_hash(
+    client: FlaskClient, db: Session, users: Users
+) -> None:
+    log_in(client, CLIENT_HUB, users.client_user.email)
+    token = token_in(client)
+    assert token is not None and len(token) >= 43  # 256 bits
+    with client.session_transaction() as session:
+        assert set(session) - {"_permanent", "csrf_token", "_flashes"} == {"login"}
+    login = db.scalar(select(LoginSession))
+    assert login is not None
+    assert login.token_hash == hash_secret(token)
+    assert (login.client_user_id, login.partner_user_id) == (users.client_user.id, None)
+
+
+def test_a_guessed_token_opens_nothing(client: FlaskClient, users: Users) -> None:
+    with client.session_transaction() as session:
+        session[login_sessions.COOKIE_KEY] = "a-guess"
+    assert not opens(client, CLIENT_HUB)
+    assert not opens(client, PARTNER_HUB)
+
+
+def test_the_pre_revision_cookie_opens_nothing(client: FlaskClient, users: Users) -> None:
+    """A cookie of the old kind (the user's id, signed) is no login any more."""
+    with client.session_transaction() as session:
+        session["client_user_id"] = users.client_user.id
+        session["partner_user_id"] = users.partner_user.id
+    assert not opens(client, CLIENT_HUB)
+    assert not opens(client, PARTNER_HUB)
+
+
+@pytest.mark.parametrize(
+    ("logged_in", "other"), [(CLIENT_HUB, PARTNER_HUB), (PARTNER_HUB, CLIENT_HUB)]
+)
+def test_one_kind_of_login_does_not_open_the_other_hub(
+    client: FlaskClient, users: Users, logged_in: Door, other: Door
+) -> None:
+    log_in(client, logged_in, users.on(logged_in).email)
+    assert opens(client, logged_in)
+    assert not opens(client, other)
+
+
+def test_expired_rows_are_deleted_at_the_next_login(
+    client: FlaskClient, db: Session, users: Users
+) -> None:
+    db.add(
+        LoginSession(
+            token_hash=hash_secret("long gone"),
+            partner_user_id=users.partner_user.id,
+            expires_at=utcnow() - timedelta(seconds=1),
+        )
+    )
+    db.commit()
+    log_in(client, CLIENT_HUB, users.client_user.email)
+    assert rows(db, users.partner_user) == 0
+    assert rows(db, users.client_user) == 1
+
+
+# -- ending every session of a user (log out everywhere, password change, removal) -----------------
+
+
+def test_end_sessions_ends_every_login_of_the_user_only(
+    app: Flask, db: Session, users: Users
+) -> None:
+    browsers = [app.test_client() for _ in range(3)]
+    for browser in browsers[:2]:
+        log_in(browser, CLIENT_HUB, users.client_user.email)
+    log_in(browsers[2], PARTNER_HUB, users.partner_user.email)
+
+    login_sessions.end_sessions(db, users.client_user)
+    db.commit()
+
+    assert rows(db, users.client_user) == 0
+    assert not any(opens(browser, CLIENT_HUB) for browser in browsers[:2])
+    assert opens(browsers[2], PARTNER_HUB)
+
+
+def test_end_sessions_can_keep_the_current_one(app: Flask, db: Session, users: Users) -> None:
+    here, elsewhere = app.test_client(), app.test_client()
+    for browser in (here, elsewhere):
+        log_in(browser, PARTNER_HUB, users.partner_user.email)
+
+    login_sessions.end_sessions(db, users.partner_user, keep=token_in(here))
+    db.commit()
+
+    assert rows(db, users.partner_user) == 1
+    assert opens(here, PARTNER_HUB)
+    assert not opens(elsewhere, PARTNER_HUB)
+
+
+def test_end_sessions_leaves_a_user_of_the_other_kind_with_the_same_id(
+    db: Session, users: Users
+) -> None:
+    """The two kinds of users count their ids apart: ending one's sessions spares the other's."""
+    free = 1 + max(db.scalar(select(func.max(ClientUser.id))) or 0, users.partner_user.id)
+    client_twin = ClientUser(
+        id=free, client=users.client_user.client, email="twin@client.example", password_hash="x"
+    )
+    partner_twin = PartnerUser(
+        id=free,
+        partner=users.partner_user.partner,
+        email="twin@partner.example",
+        password_hash="x",
+        role="member",
+    )
+    db.add_all([client_twin, partner_twin])
+    db.flush()
+    for name, column in (("client", "client_user_id"), ("partner", "partner_user_id")):
+        db.add(
+            LoginSession(
+                token_hash=hash_secret(name),
+                expires_at=utcnow() + timedelta(hours=1),
+                **{column: free},
+            )
+        )
+    db.flush()
+
+    login_sessions.end_sessions(db, client_twin)
+
+    assert (rows(db, client_twin), rows(db, partner_twin)) == (0, 1)
+
+
+# -- every hub page asks for its own kind of login ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("blueprint", "login", "public"),
+    [
+        ("client_hub", "/login", set()),
+        ("partner_hub", "/hub/login", {"partner_hub.login", "partner_hub.logout"}),
+    ],
+)
+def test_every_hub_route_requires_its_login(
+    app: Flask, client: FlaskClient, blueprint: str, login: str, public: set[str]
+) -> None:
+    """Walks the URL map, so a view added later without the requirement fails here."""
+    token = csrf_token(client.get("/login").text)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(f"{blueprint}.") or rule.endpoint in public:
+            continue
+        path = rule.build({name: "x1" for name in rule.arguments})[1]  # type: ignore[index]
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            response = client.open(path, method=method, data={"csrf_token": token})
+            assert (response.status_code, response.headers.get("Location")) == (303, login), (
+                rule.endpoint,
+                method,
+            )
+            checked += 1
+    assert checked >= 10
