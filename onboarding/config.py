@@ -31,4 +31,11 @@ DEFAULTS: dict[str, Any] = {
     # Flask-WTF's HTTPS check wants a Referer, which `Referrer-Policy: no-referrer` withholds;
     # the token plus the SameSite=Lax session cookie already stop cross-site posts.
     "WTF_CSRF_SSL_STRICT": False,
+    # Webhook delivery (H3): every attempt ends within this many seconds (lookup, connect, TLS,
+    # send, status line); private, loopback and link-local destinations only when allowed
+    # (development: `make run`, the test suite).
+    "WEBHOOK_DEADLINE": 15.0,
+    "WEBHOOK_ALLOW_PRIVATE": False,
+    # How long a SQLite connection waits for another's write lock, in seconds.
+    "SQLITE_BUSY_TIMEOUT": 5.0,
 }
