@@ -17,7 +17,8 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed
 	$(BIN)/onboarding init-db
 	ONBOARDING_BASE_URL=http://127.0.0.1:$(PORT) $(BIN)/onboarding demo
-	ONBOARDING_DEMO_RECEIVER=1 $(BIN)/onboarding serve --port $(PORT) --with-worker
+	ONBOARDING_DEMO_RECEIVER=1 ONBOARDING_WEBHOOK_ALLOW_PRIVATE=1 \
+		$(BIN)/onboarding serve --port $(PORT) --with-worker
 
 test: lint typecheck pytest
 

@@ -89,6 +89,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "ISSUER": None,
             "DEMO_RECEIVER": False,
             "PROXY_FIX": False,
+            "WEBHOOK_ALLOW_PRIVATE": True,  # the receiver listens on 127.0.0.1
         }
     )
     app.instance_path = str(workdir)

@@ -35,4 +35,11 @@ DEFAULTS: dict[str, Any] = {
     # (seconds from the environment); the cookie is not rewritten on every request.
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
     "SESSION_REFRESH_EACH_REQUEST": False,
+    # Webhook delivery: every attempt ends within this many seconds (lookup, connect, TLS,
+    # send, status line); private, loopback and link-local destinations only when allowed
+    # (development: `make run`, the test suite).
+    "WEBHOOK_DEADLINE": 15.0,
+    "WEBHOOK_ALLOW_PRIVATE": False,
+    # How long a SQLite connection waits for another's write lock, in seconds.
+    "SQLITE_BUSY_TIMEOUT": 5.0,
 }

@@ -47,22 +47,30 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, sqlite_busy_timeout: float = 5.0, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        _make_sqlite_transactional(engine)
+        _make_sqlite_transactional(engine, sqlite_busy_timeout)
     return engine
 
 
-def _make_sqlite_transactional(engine: Engine) -> None:
+def _make_sqlite_transactional(engine: Engine, busy_timeout: float) -> None:
     # pysqlite opens transactions lazily and breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
     # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
+    database = engine.url.database or ""
+    in_memory = database in ("", ":memory:") or engine.url.query.get("mode") == "memory"
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        # A writer waits this long for another's lock instead of failing at once.
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
+        if not in_memory:
+            # Write-ahead log: readers never wait for the writer, nor the writer for readers
+            # (https://sqlite.org/wal.html). It sticks to the file; :memory: has no log.
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -79,7 +87,11 @@ class Database:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["db"] = Database(make_engine(app.config["DATABASE_URL"]))
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        sqlite_busy_timeout=float(app.config["SQLITE_BUSY_TIMEOUT"]),
+    )
+    app.extensions["db"] = Database(engine)
     app.teardown_appcontext(_close_session)
 
 

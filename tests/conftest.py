@@ -56,6 +56,7 @@ def app(database: tuple[str, Engine], connection: Connection, tmp_path: Path) ->
             "DATABASE_URL": url,
             "SECRET_KEY": "test-secret-key",
             "BASE_URL": "https://hub.test",
+            "WEBHOOK_ALLOW_PRIVATE": True,  # the tests' receivers listen on 127.0.0.1
         }
     )
     app.instance_path = str(tmp_path)

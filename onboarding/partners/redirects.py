@@ -27,9 +27,28 @@ def check_redirect_url(url: str) -> str:
     return url
 
 
-def check_webhook_url(url: str) -> str:
-    """The same rules as for redirect URLs, except that any query is fine."""
-    _check_https_url(url, "A webhook URL")
+def check_webhook_url(url: str, *, allow_private: bool | None = None) -> str:
+    """The same rules as for redirect URLs, except that any query is fine; and the host must be
+    public (SSRF, `webhooks/destination.py`): an IP literal, `localhost`, or a name that resolves
+    to a loopback, private, link-local or otherwise internal address is refused. A name that does
+    not resolve (yet) may be registered: it is checked again at every delivery.
+
+    `allow_private` defaults to the app's WEBHOOK_ALLOW_PRIVATE (off outside an app).
+    """
+    from onboarding.webhooks import destination  # local: only webhook URLs need the resolver
+
+    parts = _check_https_url(url, "A webhook URL")
+    if allow_private is None:
+        allow_private = destination.private_allowed()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        destination.check_registrable(parts.hostname or "", port, allow_private=allow_private)
+    except destination.DestinationRefused:
+        # The address is left out: it would tell a partner what our DNS says about a name.
+        raise InvalidInput(
+            "A webhook URL must point to a public internet host, not to a loopback, private, "
+            "link-local or otherwise internal address."
+        ) from None
     return url
 
 

@@ -8,7 +8,8 @@ import threading
 from flask import Flask
 
 from onboarding.db import get_session
-from onboarding.webhooks.delivery import Post, deliver_due, post_with_requests
+from onboarding.webhooks.delivery import Post, deliver_due
+from onboarding.webhooks.transport import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -19,15 +20,23 @@ def run(
     once: bool = False,
     interval: float = 1.0,
     stop: threading.Event | None = None,
-    post: Post = post_with_requests,
+    post: Post | None = None,
 ) -> int:
     """Deliver due webhooks, pass after pass, until `stop` is set (or after one pass with `once`);
-    return the number of attempts made. Sleeps `interval` seconds only after an idle pass."""
+    return the number of attempts made. Sleeps `interval` seconds only after an idle pass.
+
+    `post` defaults to a `Transport` that reaches private addresses only with
+    `WEBHOOK_ALLOW_PRIVATE`; every attempt ends within `WEBHOOK_DEADLINE` seconds.
+    """
+    deadline = float(app.config["WEBHOOK_DEADLINE"])
+    if deadline <= 0:
+        raise ValueError("ONBOARDING_WEBHOOK_DEADLINE must be a positive number of seconds")
+    post = post or Transport(allow_private=bool(app.config["WEBHOOK_ALLOW_PRIVATE"]))
     stop = stop or threading.Event()
     total = 0
     while not stop.is_set():
         try:
-            made = _one_pass(app, post)
+            made = _one_pass(app, post, deadline)
         except Exception:
             if once:
                 raise
@@ -42,10 +51,10 @@ def run(
     return total
 
 
-def _one_pass(app: Flask, post: Post) -> int:
+def _one_pass(app: Flask, post: Post, deadline: float) -> int:
     # A fresh app context per pass: a new session, closed (and its connection returned) after it.
     with app.app_context():
-        return deliver_due(get_session(), post=post)
+        return deliver_due(get_session(), post=post, deadline=deadline)
 
 
 def start_in_thread(app: Flask) -> threading.Event:
