@@ -62,6 +62,11 @@ class Partner(Base):
     name: Mapped[str] = mapped_column(String(200))
     brand_name: Mapped[str] = mapped_column(String(200))
     billing_model: Mapped[str] = mapped_column(String(32))
+    # R9: a sandbox partner's client numbers run as soon as they are added.
+    sandbox: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Shown on the consent screen (SPEC §6).
+    logo_url: Mapped[str | None] = mapped_column(String(2000))
+    website: Mapped[str | None] = mapped_column(String(2000))
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     # Kept in the clear: callbacks and webhooks are signed with it (HMAC is symmetric).
     signing_secret: Mapped[str] = mapped_column(String(100))
@@ -103,6 +108,28 @@ class PartnerUser(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     partner: Mapped[Partner] = relationship()
+
+
+class PartnerInvite(Base):
+    """An owner's invitation to join the partner's staff; the invitee sets a password through the
+    mailed link. Only the link token's SHA-256 is kept."""
+
+    __tablename__ = "partner_invite"
+    __table_args__ = (CheckConstraint("role IN ('owner', 'member')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = _public_id("pi")
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PartnerApiKey(Base):
@@ -177,6 +204,8 @@ class ClientUser(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
+    # Set when the user followed the link mailed at signup (SPEC §5.4).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     client: Mapped[Client] = relationship()
