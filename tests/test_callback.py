@@ -22,6 +22,7 @@ NOW = 1_700_000_000
 def build(redirect_url: str = REDIRECT_URL, **overrides: Any) -> str:
     arguments: dict[str, Any] = {
         "client_id": "cl_1",
+        "consent_id": "cs_1",
         "issuer": ISSUER,
         "state": "xyz",
         "shared": ["ch_a"],
@@ -43,9 +44,9 @@ def with_query(url: str, pairs: list[tuple[str, str]]) -> str:
 
 
 def test_signature_matches_one_computed_outside_python() -> None:
-    # printf 'channels=%5Bch_a%2Cch_b%5D&client=cl_1&iss=https%3A%2F%2Fhub.example&'\
-    #   'revoked=%5Bch_c%5D&state=a%20b&tenant=x%20y&ts=1700000000' \
-    #   | openssl dgst -sha256 -mac HMAC -macopt hexkey:<decoded key>
+    # printf 'channels=%%5Bch_a%%2Cch_b%%5D&client=cl_1&consent=cs_1&'\
+    #   'iss=https%%3A%%2F%%2Fhub.example&revoked=%%5Bch_c%%5D&state=a%%20b&tenant=x%%20y&'\
+    #   'ts=1700000000' | openssl dgst -sha256 -mac HMAC -macopt hexkey:<decoded key>
     url = build(
         "https://p.example/cb?tenant=x%20y",
         state="a b",
@@ -54,7 +55,7 @@ def test_signature_matches_one_computed_outside_python() -> None:
     )
 
     assert values(url, "signature") == [
-        "8d74691dd15f99f0f59ca4714414ae49c274157c3b51dbdb6e2588462de7a844"
+        "46419045f70cf64e3dec902f946496ffa2de3d3bb2ba4747df5e7cbcf46ee2e8"
     ]
 
 
@@ -66,6 +67,7 @@ def test_parameters_come_in_the_documented_order() -> None:
         "client",
         "channels",
         "revoked",
+        "consent",
         "state",
         "iss",
         "ts",
@@ -130,7 +132,7 @@ def test_state_is_echoed_exactly(state: str) -> None:
     url = build(state=state)
 
     assert values(url, "state") == [state]
-    assert names(url) == ["client", "channels", "state", "iss", "ts", "signature"]
+    assert names(url) == ["client", "channels", "consent", "state", "iss", "ts", "signature"]
     assert signature_is_valid(SECRET, url)
 
 
@@ -163,8 +165,8 @@ def test_channels_lists_every_shared_id() -> None:
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
-        ("s t", ["client", "error", "state", "iss", "ts", "signature"]),
-        (None, ["client", "error", "iss", "ts", "signature"]),
+        ("s t", ["client", "error", "consent", "state", "iss", "ts", "signature"]),
+        (None, ["client", "error", "consent", "iss", "ts", "signature"]),
     ],
 )
 def test_access_denied_carries_no_channels(state: str | None, expected: list[str]) -> None:
@@ -175,10 +177,11 @@ def test_access_denied_carries_no_channels(state: str | None, expected: list[str
     assert signature_is_valid(SECRET, url)
 
 
-def test_client_and_issuer_are_given_verbatim() -> None:
-    url = build(client_id="cl_A-b_9", issuer="https://hub.example/base/")
+def test_client_consent_and_issuer_are_given_verbatim() -> None:
+    url = build(client_id="cl_A-b_9", consent_id="cs_Z-y_8", issuer="https://hub.example/base/")
 
     assert values(url, "client") == ["cl_A-b_9"]
+    assert values(url, "consent") == ["cs_Z-y_8"]
     assert values(url, "iss") == ["https://hub.example/base/"]
 
 
@@ -187,7 +190,9 @@ def test_ts_is_whole_unix_seconds() -> None:
 
 
 def test_ts_defaults_to_now() -> None:
-    url = callback_url(REDIRECT_URL, SECRET, client_id="cl_1", issuer=ISSUER, state=None)
+    url = callback_url(
+        REDIRECT_URL, SECRET, client_id="cl_1", consent_id="cs_1", issuer=ISSUER, state=None
+    )
 
     assert abs(int(values(url, "ts")[0]) - time.time()) <= 5
 
@@ -207,7 +212,17 @@ def test_parameter_order_does_not_matter_to_the_signature() -> None:
     assert signature_is_valid(SECRET, with_query(url, query_params(url)[::-1]))
 
 
-ALL_PARAMETERS = ["tenant", "client", "channels", "revoked", "state", "iss", "ts", "signature"]
+ALL_PARAMETERS = [
+    "tenant",
+    "client",
+    "channels",
+    "revoked",
+    "consent",
+    "state",
+    "iss",
+    "ts",
+    "signature",
+]
 
 
 @pytest.mark.parametrize("name", ALL_PARAMETERS)

@@ -33,6 +33,7 @@ def callback_url(
     signing_secret: str,
     *,
     client_id: str,
+    consent_id: str,
     issuer: str,
     state: str | None,
     shared: list[str] | None = None,
@@ -41,17 +42,21 @@ def callback_url(
     now: float | None = None,
 ) -> str:
     """The registered URL, its own query kept verbatim, plus the callback's parameters."""
-    params: list[tuple[str, str]] = [("client", client_id)]
     if error:
-        params.append(("error", error))
+        lists = [("error", error)]
     else:
-        params.append(("channels", _id_list(shared or [])))
+        lists = [("channels", _id_list(shared or []))]
         if revoked:
-            params.append(("revoked", _id_list(revoked)))
+            lists.append(("revoked", _id_list(revoked)))
+    rest = [("consent", consent_id)]
     if state is not None:
-        params.append(("state", state))
-    params += [("iss", issuer), ("ts", str(int(now if now is not None else time.time())))]
+        rest.append(("state", state))
+    rest += [("iss", issuer), ("ts", str(int(now if now is not None else time.time())))]
 
+    return _signed(redirect_url, signing_secret, [("client", client_id), *lists, *rest])
+
+
+def _signed(redirect_url: str, signing_secret: str, params: list[tuple[str, str]]) -> str:
     own_query = urlsplit(redirect_url).query
     joiner = "&" if own_query else ("" if redirect_url.endswith("?") else "?")
     unsigned = f"{redirect_url}{joiner}{urlencode(params)}"
