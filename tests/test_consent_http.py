@@ -183,6 +183,7 @@ def callback(
     assert signature_is_valid(partner.signing_secret, location)
     params = query_params(location)
     assert len({name for name, _ in params}) == len(params), "a parameter is repeated"
+    assert len(location.encode()) <= 8000
     return dict(params)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, Config, current_app, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers import Response
 
 from onboarding.auth.forms import FlowForm
 from onboarding.auth.session import current_client_user
 from onboarding.consent import flow as flows
-from onboarding.consent.callback import callback_url
+from onboarding.consent.callback import CallbackTooLong, callback_url, check_issuer
 from onboarding.consent.forms import ConsentForm
 from onboarding.consent.request import parse_request, strict_query
 from onboarding.db import get_session
@@ -116,12 +117,21 @@ def _answer(form: ConsentForm, flow: flows.Flow, user: ClientUser) -> Page:
     except ForeignChannel as error:
         session.rollback()
         return error_page(400, "Nothing was changed", str(error))
+    except CallbackTooLong:
+        session.rollback()
+        return error_page(
+            400,
+            "Nothing was changed",
+            f"Your answer cannot be sent back to {flow.partner.brand_name}: their address for "
+            "it is too long. Please let them know.",
+        )
     session.commit()
     return redirect(target, 303)
 
 
 def _back_to_partner(flow: flows.Flow, answer: Consent) -> str:
-    """The signed callback that reports `answer`."""
+    """The signed callback that reports `answer`; it is built before the commit, so that an
+    answer that cannot be reported changes nothing."""
     allowed = answer.action == "allow"
     return callback_url(
         flow.request.redirect_url,
@@ -139,6 +149,12 @@ def _back_to_partner(flow: flows.Flow, answer: Consent) -> str:
 def issuer(config: Config) -> str:
     """The callback's `iss`: the configured issuer, else the base URL."""
     return str(config["ISSUER"] or config["BASE_URL"])
+
+
+@bp.record_once
+def _check_issuer(state: BlueprintSetupState) -> None:
+    """Refuse to start with an issuer too long for every callback to fit in its budget."""
+    check_issuer(issuer(state.app.config))
 
 
 def load_flow(token: str) -> flows.Flow:
