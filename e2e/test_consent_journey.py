@@ -12,7 +12,7 @@ import hmac
 import re
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect
@@ -35,10 +35,12 @@ SIGNUP = {"company": "Kiosk am Markt", "email": "owner@kiosk.example", "password
 
 def expected_signature(signing_secret: str, params: list[tuple[str, str]]) -> str:
     """SPEC §5.3: HMAC-SHA256 keyed with the base64 part of `whsec_…`, over every parameter but
-    `signature`, sorted by name then value, joined `name=value` with `&`, UTF-8, lowercase hex."""
+    `signature`, each name and value percent-encoded again (only A-Z a-z 0-9 - . _ ~ kept),
+    sorted by name then value, joined `name=value` with `&`, lowercase hex."""
     key = base64.b64decode(signing_secret.removeprefix("whsec_"))
-    message = "&".join(f"{n}={v}" for n, v in sorted(p for p in params if p[0] != "signature"))
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+    pairs = sorted((quote(n, safe="~"), quote(v, safe="~")) for n, v in params if n != "signature")
+    message = "&".join(f"{n}={v}" for n, v in pairs)
+    return hmac.new(key, message.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def the_callback(receiver: Receiver, signing_secret: str) -> dict[str, str]:
@@ -52,6 +54,7 @@ def the_callback(receiver: Receiver, signing_secret: str) -> dict[str, str]:
     assert re.fullmatch(r"[0-9a-f]{64}", values.get("signature", "")), values
     assert hmac.compare_digest(values["signature"], expected_signature(signing_secret, params))
     assert abs(int(values["ts"]) - time.time()) < 300
+    assert values["consent"].startswith("cs_")
     return values
 
 
