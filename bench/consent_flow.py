@@ -87,8 +87,8 @@ def main(rounds: int) -> None:
     engine = url.split(":", 1)[0]
     print(f"onboarding benchmark — {engine}, {rounds} rounds, Python {sys.version.split()[0]}")
     timed("sign a callback URL (10 channels)", rounds * 10, lambda: callback_url(
-        "https://partner.example/cb?tenant=7", secret, client_id="cl_x", issuer="https://hub",
-        state="s" * 64, shared=[f"ch_{n:016d}" for n in range(10)],
+        "https://partner.example/cb?tenant=7", secret, client_id="cl_x", consent_id="cs_x",
+        issuer="https://hub", state="s" * 64, shared=[f"ch_{n:016d}" for n in range(10)],
     ))  # fmt: skip
     timed("hash a password (argon2id)", max(rounds // 10, 5), lambda: hash_password(PASSWORD))
     timed("link → consent screen → Allow → 303", rounds, round_trip)

@@ -54,6 +54,7 @@ def the_callback(receiver: Receiver, signing_secret: str) -> dict[str, str]:
     assert re.fullmatch(r"[0-9a-f]{64}", values.get("signature", "")), values
     assert hmac.compare_digest(values["signature"], expected_signature(signing_secret, params))
     assert abs(int(values["ts"]) - time.time()) < 300
+    assert values["consent"].startswith("cs_")
     return values
 
 

@@ -43,6 +43,7 @@ PERMISSION = "/partners/{partner_id}/channels/{channel_id}/permission"
 API_KEYS = "/partners/{partner_id}/channels/{channel_id}/api_keys"
 LINKS = "/partners/{partner_id}/permission_links"
 EVENTS = "/partners/{partner_id}/events"
+CONSENT = "/partners/{partner_id}/consents/{consent_id}"
 SECRET = "/partners/{partner_id}/signing_secret"
 TOKEN = "/token"
 _serial = itertools.count(1)

@@ -25,6 +25,7 @@ from onboarding.models import (
     Channel,
     Client,
     ClientUser,
+    Consent,
     GrantedVia,
     Partner,
     Permission,
@@ -91,6 +92,7 @@ def snapshot(db: Session) -> dict[str, Any]:
         Client,
         ClientUser,
         Channel,
+        Consent,
         Permission,
         ApiKey,
         AuditEvent,
@@ -181,7 +183,18 @@ def callback(
     assert signature_is_valid(partner.signing_secret, location)
     params = query_params(location)
     assert len({name for name, _ in params}) == len(params), "a parameter is repeated"
+    assert len(location.encode()) <= 8000
     return dict(params)
+
+
+def recorded(db: Session, params: dict[str, str]) -> Consent:
+    """The consent a callback names, read afresh; it belongs to the callback's client."""
+    db.expire_all()
+    consent = db.scalar(select(Consent).where(Consent.public_id == params["consent"]))
+    assert consent is not None, f"no consent {params['consent']}"
+    assert consent.client.public_id == params["client"]
+    assert consent.partner_id == consent.client.partner_id
+    return consent
 
 
 def id_list(value: str) -> list[str]:
@@ -413,12 +426,25 @@ class TestAllow:
 
         params = callback(answer(client, html, channels=[first, second]), account.partner)
 
-        assert params.keys() == {"client", "channels", "iss", "ts", "signature"}
+        assert params.keys() == {"client", "channels", "consent", "iss", "ts", "signature"}
         assert params["client"] == account.customer.public_id
         assert id_list(params["channels"]) == [first, second]
         assert abs(int(params["ts"]) - time.time()) <= 10
         assert shared_ids(db, account) == {first, second}
         assert account.channels[0].permission.granted_via == GrantedVia.PERMISSION_SCREEN
+        consent = recorded(db, params)
+        assert (consent.action, consent.channels, consent.revoked) == ("allow", [first, second], [])
+        assert (consent.all_channels, consent.state) == (False, None)
+        assert consent.public_id.startswith("cs_")
+
+    def test_every_answer_has_its_own_consent(
+        self, client: FlaskClient, account: Account, db: Session
+    ) -> None:
+        first = callback(answer(client, open_consent(client, account)), account.partner)
+        second = callback(answer(client, open_consent(client, account)), account.partner)
+
+        assert first["consent"] != second["consent"]
+        assert recorded(db, first).id != recorded(db, second).id
 
     def test_nothing_ticked_answers_an_empty_list(
         self, client: FlaskClient, account: Account, db: Session
@@ -442,11 +468,14 @@ class TestAllow:
         ],
     )
     def test_state_is_echoed_exactly(
-        self, client: FlaskClient, account: Account, state: str
+        self, client: FlaskClient, account: Account, db: Session, state: str
     ) -> None:
         html = open_consent(client, account, state=state)
 
-        assert callback(answer(client, html), account.partner)["state"] == state
+        params = callback(answer(client, html), account.partner)
+
+        assert params["state"] == state
+        assert recorded(db, params).state == state
 
     def test_unticking_a_shared_channel_revokes_it(self, client: FlaskClient, db: Session) -> None:
         account = arrange(db, billing=BillingModel.PARTNER_PAYMENT)
@@ -459,6 +488,8 @@ class TestAllow:
         assert id_list(params["channels"]) == [kept]
         assert id_list(params["revoked"]) == [dropped, also_dropped]
         assert shared_ids(db, account) == {kept}
+        consent = recorded(db, params)
+        assert (consent.channels, consent.revoked) == ([kept], [dropped, also_dropped])
         revoked = db.scalars(select(AuditEvent).where(AuditEvent.type == "permission.revoked"))
         assert [event.data["channel_ids"] for event in revoked] == [[dropped, also_dropped]]
 
@@ -493,6 +524,10 @@ class TestAllow:
         assert id_list(params["channels"]) == account.ids
         assert shared_ids(db, account) == set(account.ids)
         assert account.customer.all_channels is True
+        assert (recorded(db, params).all_channels, recorded(db, params).channels) == (
+            True,
+            account.ids,
+        )
 
     def test_answering_without_all_numbers_ends_it(
         self, client: FlaskClient, account: Account, db: Session
@@ -554,11 +589,16 @@ class TestCancel:
 
         params = callback(answer(client, html, channels=[], action="deny"), account.partner)
 
-        assert params.keys() == {"client", "error", "state", "iss", "ts", "signature"}
+        assert params.keys() == {"client", "error", "consent", "state", "iss", "ts", "signature"}
         assert (params["error"], params["state"]) == ("access_denied", "s t")
         after = snapshot(db)
         assert after.pop("used_flow_nonce") == before.pop("used_flow_nonce") + 1
+        assert after.pop("consent") == before.pop("consent") + 1
         assert after == before
+        consent = recorded(db, params)
+        assert (consent.action, consent.revoked, consent.state) == ("deny", [], "s t")
+        assert consent.channels == account.ids  # what stays shared (partner_payment default)
+        assert consent.all_channels is False
 
     def test_cancel_without_state_sends_no_state(
         self, client: FlaskClient, account: Account

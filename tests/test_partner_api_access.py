@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from onboarding.models import AuditEvent, BillingModel
 from onboarding.partner_api.openapi import document
+from onboarding.permissions.consents import deny
 from tests.api import (
     API,
     API_KEYS,
     CLIENT,
+    CONSENT,
     EVENTS,
     LINKS,
     PARTNER,
@@ -75,6 +77,7 @@ A_OBJECTS_UNDER_B = [
         body={"client_id": "{b_client_id}", "channels": ["{channel_id}"]},
     ),
     Attempt("get", EVENTS, "b", 404, "not_found", query=(("after", "{event_id}"),)),
+    Attempt("get", CONSENT, "b", 404, "not_found"),
 ]
 ATTEMPTS = ON_A_PATHS + A_OBJECTS_UNDER_B
 
@@ -101,6 +104,7 @@ def test_a_partner_cannot_reach_another_partners_resources(
     a_channel = add_line(db, a_client)  # running and shared with A: a key would be issued
     b = make_account(db)
     b_client = add_client(db, b)
+    a_consent = deny(db, a_client, state=None)
     db.commit()
     a_event = db.scalars(select(AuditEvent).where(AuditEvent.partner_id == a.partner.id)).first()
     assert a_event is not None
@@ -111,8 +115,9 @@ def test_a_partner_cannot_reach_another_partners_resources(
         "channel_id": a_channel.public_id,
         "b_client_id": b_client.public_id,
         "event_id": a_event.public_id,
+        "consent_id": a_consent.public_id,
     }
-    assert len({(x.template, x.method) for x in ON_A_PATHS}) == 11  # the table is complete
+    assert len({(x.template, x.method) for x in ON_A_PATHS}) == 12  # the table is complete
     before = table_rows(db)
 
     response = client.open(

@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from onboarding.consent.callback import MAX_REDIRECT_URL
 from onboarding.errors import InvalidInput
 from onboarding.models import Partner
 from onboarding.partners.redirects import CALLBACK_PARAMS, check_redirect_url
@@ -122,7 +123,7 @@ def test_another_partners_registered_url_is_refused(
         "http://localhost/cb",
         "http://127.0.0.1/cb",
         "http://127.0.0.1:8080/cb?x=1",
-        "https://partner.example/" + "a" * (2000 - len("https://partner.example/")),
+        "https://partner.example/" + "a" * (MAX_REDIRECT_URL - len("https://partner.example/")),
     ],
 )
 def test_check_redirect_url_accepts(url: str) -> None:
@@ -156,6 +157,11 @@ def test_check_redirect_url_accepts(url: str) -> None:
         pytest.param(" https://partner.example/cb", id="leading-space"),
         pytest.param("https://partner.example/cb\t", id="tab"),
         pytest.param("https://partner.example\\@evil.example/cb", id="backslash"),
+        pytest.param(
+            "https://partner.example/"
+            + "a" * (MAX_REDIRECT_URL + 1 - len("https://partner.example/")),
+            id="over-1400-chars",
+        ),
         pytest.param("https://partner.example/" + "a" * 2000, id="over-2000-chars"),
         pytest.param("https://b\u00fccher.example/r\u00fcckruf", id="not-encoded-unicode"),
         pytest.param("https://Partner.example/cb", id="uppercase-host"),
@@ -190,6 +196,8 @@ def test_every_callback_parameter_is_reserved() -> None:
         "client",
         "channels",
         "revoked",
+        "consent",
+        "lists",
         "state",
         "iss",
         "ts",

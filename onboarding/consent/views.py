@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Config, current_app, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers import Response
 
 from onboarding.auth.forms import FlowForm
 from onboarding.auth.session import current_client_user
 from onboarding.consent import flow as flows
-from onboarding.consent.callback import callback_url
+from onboarding.consent.callback import CallbackTooLong, callback_url, check_issuer
 from onboarding.consent.forms import ConsentForm
 from onboarding.consent.request import parse_request, strict_query
 from onboarding.db import get_session
 from onboarding.errors import ForeignChannel, InvalidInput
-from onboarding.models import Channel, ClientUser, GrantedVia
+from onboarding.models import ClientUser, Consent
 from onboarding.pages import error_page
 from onboarding.partners.redirects import is_registered
 from onboarding.partners.service import find_partner
-from onboarding.permissions.service import is_shared, set_shared
+from onboarding.permissions import consents
+from onboarding.permissions.service import is_shared
 
 bp = Blueprint("consent", __name__)
 
@@ -99,47 +101,60 @@ def _answer(form: ConsentForm, flow: flows.Flow, user: ClientUser) -> Page:
         flows.spend(session, flow.nonce, flow.request)
     except flows.FlowError as error:
         return refuse_flow(error)
-    if request.form.get("action") != "allow":
-        session.commit()  # Cancel changes nothing but uses up the token
-        return _back_to_partner(flow, user, error="access_denied")
     try:
-        outcome = set_shared(
-            session,
-            user.client,
-            form.channels.data or [],
-            all_channels=form.all_channels.data,
-            via=GrantedVia.PERMISSION_SCREEN,
-            actor=f"client_user:{user.public_id}",
-        )
+        if request.form.get("action") == "allow":
+            answer = consents.allow(
+                session,
+                user.client,
+                form.channels.data or [],
+                all_channels=form.all_channels.data,
+                state=flow.request.state,
+                actor=f"client_user:{user.public_id}",
+            )
+        else:  # Cancel changes nothing but is recorded and uses up the token
+            answer = consents.deny(session, user.client, state=flow.request.state)
+        target = _back_to_partner(flow, answer)
     except ForeignChannel as error:
+        session.rollback()
         return error_page(400, "Nothing was changed", str(error))
+    except CallbackTooLong:
+        session.rollback()
+        return error_page(
+            400,
+            "Nothing was changed",
+            f"Your answer cannot be sent back to {flow.partner.brand_name}: their address for "
+            "it is too long. Please let them know.",
+        )
     session.commit()
-    return _back_to_partner(flow, user, shared=_ids(outcome.shared), revoked=_ids(outcome.revoked))
-
-
-def _back_to_partner(
-    flow: flows.Flow,
-    user: ClientUser,
-    *,
-    shared: list[str] | None = None,
-    revoked: list[str] | None = None,
-    error: str | None = None,
-) -> Response:
-    target = callback_url(
-        flow.request.redirect_url,
-        flow.partner.signing_secret,
-        client_id=user.client.public_id,
-        issuer=current_app.config["ISSUER"] or current_app.config["BASE_URL"],
-        state=flow.request.state,
-        shared=shared,
-        revoked=revoked,
-        error=error,
-    )
     return redirect(target, 303)
 
 
-def _ids(channels: list[Channel]) -> list[str]:
-    return [channel.public_id for channel in channels]
+def _back_to_partner(flow: flows.Flow, answer: Consent) -> str:
+    """The signed callback that reports `answer`; it is built before the commit, so that an
+    answer that cannot be reported changes nothing."""
+    allowed = answer.action == "allow"
+    return callback_url(
+        flow.request.redirect_url,
+        flow.partner.signing_secret,
+        client_id=answer.client.public_id,
+        consent_id=answer.public_id,
+        issuer=issuer(current_app.config),
+        state=answer.state,
+        shared=answer.channels if allowed else None,
+        revoked=answer.revoked if allowed else None,
+        error=None if allowed else "access_denied",
+    )
+
+
+def issuer(config: Config) -> str:
+    """The callback's `iss`: the configured issuer, else the base URL."""
+    return str(config["ISSUER"] or config["BASE_URL"])
+
+
+@bp.record_once
+def _check_issuer(state: BlueprintSetupState) -> None:
+    """Refuse to start with an issuer too long for every callback to fit in its budget."""
+    check_issuer(issuer(state.app.config))
 
 
 def load_flow(token: str) -> flows.Flow:

@@ -113,6 +113,29 @@ SCHEMAS: dict[str, Any] = {
             },
         }
     ),
+    "Consent": obj(
+        {
+            "id": ID,
+            "client_id": ID,
+            "action": {"enum": ["allow", "deny"]},
+            "channels": {
+                "type": "array",
+                "items": ID,
+                "description": "Every channel shared with the partner after this answer",
+            },
+            "revoked": {
+                "type": "array",
+                "items": ID,
+                "description": "The channels this answer took away from the partner",
+            },
+            "all_channels": {
+                "type": "boolean",
+                "description": "All numbers, including numbers added later, are shared",
+            },
+            "state": {"type": ["string", "null"], "maxLength": 512},
+            "created_at": TIME,
+        }
+    ),
     "ApiKey": obj(
         {
             "id": ID,
@@ -316,6 +339,14 @@ PATHS: dict[str, Any] = {
             "Whether the partner may generate API keys for the channel (R4)",
             {"200": answer("Permission", "Shared or missing"), **refusals(404, *AUTHED)},
             parameters=[PARTNER, CHANNEL],
+        )
+    },
+    "/partners/{partner_id}/consents/{consent_id}": {
+        "get": operation(
+            "One answer of the permission screen (the `consent` of its callback), with the full "
+            "lists a callback leaves out past 8,000 bytes (`lists=omitted`)",
+            {"200": answer("Consent", "The answer"), **refusals(404, *AUTHED)},
+            parameters=[PARTNER, parameter("consent_id", "path", ID)],
         )
     },
     "/partners/{partner_id}/channels/{channel_id}/api_keys": {

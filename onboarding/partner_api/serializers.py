@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from onboarding.models import ApiKey, Channel, Client, Partner
+from onboarding.models import ApiKey, Channel, Client, Consent, Partner
 from onboarding.permissions.events import iso8601
 from onboarding.permissions.service import is_shared
 
@@ -67,4 +67,17 @@ def api_key_json(key: ApiKey, channel: Channel) -> dict[str, Any]:
         "created_by": key.created_by,
         "created_at": timestamp(key.created_at),
         "revoked_at": timestamp(key.revoked_at),
+    }
+
+
+def consent_json(consent: Consent) -> dict[str, Any]:
+    return {
+        "id": consent.public_id,
+        "client_id": consent.client.public_id,
+        "action": consent.action,
+        "channels": list(consent.channels),
+        "revoked": list(consent.revoked),
+        "all_channels": consent.all_channels,
+        "state": consent.state,
+        "created_at": timestamp(consent.created_at),
     }

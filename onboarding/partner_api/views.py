@@ -24,11 +24,13 @@ from onboarding.partner_api.serializers import (
     api_key_json,
     channel_json,
     client_json,
+    consent_json,
     partner_json,
     permission_json,
     timestamp,
 )
 from onboarding.partners.service import update_settings
+from onboarding.permissions.consents import find_consent
 from onboarding.permissions.events import as_document
 from onboarding.permissions.keys import generate_api_key
 from onboarding.webhooks import service as webhooks
@@ -153,6 +155,16 @@ def list_channels(partner: Partner, actor: str) -> Response:
 @partner_required
 def get_permission(partner: Partner, actor: str, channel_id: str) -> Response:
     return jsonify(permission_json(_channel(get_session(), partner, channel_id)))
+
+
+@bp.get("/partners/<partner_id>/consents/<consent_id>")
+@partner_required
+def get_consent(partner: Partner, actor: str, consent_id: str) -> Response:
+    """One answer of the permission screen, with the full lists its callback may have left out."""
+    consent = find_consent(get_session(), partner, consent_id)
+    if consent is None:
+        raise ApiError(404, f"No consent {consent_id}.")
+    return jsonify(consent_json(consent))
 
 
 @bp.post("/partners/<partner_id>/channels/<channel_id>/api_keys")

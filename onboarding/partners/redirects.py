@@ -4,11 +4,23 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from werkzeug.urls import iri_to_uri
 
+from onboarding.consent.callback import BUDGET, MAX_REDIRECT_URL
 from onboarding.errors import InvalidInput
 
 # The callback adds these; a registered URL that had them would make the callback ambiguous.
 CALLBACK_PARAMS = frozenset(
-    {"client", "channels", "revoked", "state", "iss", "ts", "signature", "error"}
+    {
+        "client",
+        "channels",
+        "revoked",
+        "consent",
+        "lists",
+        "state",
+        "iss",
+        "ts",
+        "signature",
+        "error",
+    }
 )
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
 MAX_LENGTH = 2000
@@ -16,6 +28,11 @@ MAX_LENGTH = 2000
 
 def check_redirect_url(url: str) -> str:
     """Return the URL unchanged if it may be registered; raise InvalidInput saying why not."""
+    if len(url) > MAX_REDIRECT_URL:
+        raise InvalidInput(
+            f"A redirect URL is at most {MAX_REDIRECT_URL} characters, so that every callback "
+            f"fits in {BUDGET} bytes."
+        )
     parts = _check_https_url(url, "A redirect URL")
     taken = CALLBACK_PARAMS.intersection(name for name, _ in parse_qsl(parts.query, True))
     if taken:
