@@ -57,6 +57,7 @@ from tests.api import (
     table_rows,
 )
 from tests.factories import REDIRECT_URL
+from tests.link_signatures import link_is_signed
 
 OTHER_REDIRECT = "http://localhost:8000/callback"
 WEBHOOK = "https://partner.example/hooks"
@@ -734,7 +735,10 @@ def test_key_without_permission_is_refused_with_a_link_to_ask_for_it(
         "hub.test",
         f"/partners/{account.id}/permission",
     )
-    assert dict(parse_qsl(link.query)) == {"channels": f"[{channel.public_id}]"}
+    assert link_is_signed(account.partner.signing_secret, body["permission_url"])
+    query = dict(parse_qsl(link.query))
+    assert query.pop("sig")
+    assert query == {"channels": f"[{channel.public_id}]"}
     screen = client.get(link.path, query_string=link.query)
     assert screen.status_code == 303
     assert screen.headers["Location"].startswith("/login?flow=")
@@ -823,7 +827,10 @@ def test_permission_link_is_accepted_by_the_permission_screen(
         "hub.test",
         f"/partners/{account.id}/permission",
     )
-    assert dict(parse_qsl(link.query)) == {name: fill(v, names) for name, v in query.items()}
+    assert link_is_signed(account.partner.signing_secret, answer["url"])
+    given = dict(parse_qsl(link.query))
+    assert given.pop("sig")
+    assert given == {name: fill(v, names) for name, v in query.items()}
     opened = client.get(link.path, query_string=link.query)
     assert opened.status_code == 303
     assert opened.headers["Location"].startswith(screen)
