@@ -7,8 +7,12 @@ product.
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -460,3 +464,77 @@ def test_partner_hub_links_are_signed(client: FlaskClient, db: Session) -> None:
     assert_tamper_proof(client, partner, built_link)
     assert len(on_client_page) == 1
     assert_tamper_proof(client, partner, on_client_page[0])
+
+
+# --- the integration guide's signers, run as printed ----------------------------------------------
+
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "integration-guide.md"
+EXAMPLES = [
+    {"state": "s-81f2", "partner_payload": "crm-4711", "next": "signup"},
+    {"state": "a+b c&d=e%f ü 😀 !'()*~", "partner_payload": "x=y&z", "lang": "de"},
+    {"partner_payload": "", "state": ""},
+    {},
+]
+
+
+def guide_code(language: str) -> str:
+    section = GUIDE.read_text().split("### Signing a link", 1)[1].split("\n### ", 1)[0]
+    match = re.search(rf"```{language}\n(.*?)```", section, re.S)
+    assert match, f"no {language} example under 'Signing a link'"
+    return match.group(1)
+
+
+def python_links(partner: Partner) -> list[str]:
+    namespace: dict[str, Any] = {}
+    # The guide's own code, run as a partner would paste it (our file, not untrusted input).
+    exec(guide_code("python"), namespace)  # noqa: S102
+    make = namespace["permission_link"]
+    return [
+        make("https://hub.test", partner.public_id, partner.signing_secret, p) for p in EXAMPLES
+    ]
+
+
+def javascript_links(partner: Partner, tmp_path: Path) -> list[str]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    module = tmp_path / "sign.mjs"
+    module.write_text(
+        guide_code("js")
+        + "\nconst [hub, id, secret, examples] = process.argv.slice(2);\n"
+        + "for (const params of JSON.parse(examples)) "
+        + "console.log(permissionLink(hub, id, secret, params));\n"
+    )
+    args = ["https://hub.test", partner.public_id, partner.signing_secret, json.dumps(EXAMPLES)]
+    command = [node, str(module), *args]  # no shell; arguments made by this test
+    done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603
+    return done.stdout.splitlines()
+
+
+def test_the_guides_python_signer_makes_links_the_hub_accepts(
+    app: Flask, client: FlaskClient, account: Account
+) -> None:
+    partner = account.partner
+
+    links = python_links(partner)
+
+    for url, params in zip(links, EXAMPLES, strict=True):
+        assert link_is_signed(partner.signing_secret, url)
+        assert open_link(client, url).status_code == 303
+        asked = request_of(app, partner, link_params(url))
+        assert asked.signed and asked.partner_payload == params.get("partner_payload")
+
+
+def test_the_guides_javascript_signer_agrees_with_python(
+    app: Flask, client: FlaskClient, account: Account, tmp_path: Path
+) -> None:
+    partner = account.partner
+
+    links = javascript_links(partner, tmp_path)
+
+    assert len(links) == len(EXAMPLES)
+    for url, python_url in zip(links, python_links(partner), strict=True):
+        # The two spell some characters differently (`~`, `*`); the decoded query is the same.
+        assert link_params(url) == link_params(python_url)
+        assert open_link(client, url).status_code == 303
+        assert request_of(app, partner, link_params(url)).signed
