@@ -538,3 +538,18 @@ def test_the_guides_javascript_signer_agrees_with_python(
         assert link_params(url) == link_params(python_url)
         assert open_link(client, url).status_code == 303
         assert request_of(app, partner, link_params(url)).signed
+
+
+def test_the_restart_link_of_an_expired_flow_carries_no_payload(app: Flask, db: Session) -> None:
+    """The hub rebuilds it unsigned (it is not the partner's link), so partner_payload, which
+    only a signed link may carry, is left out rather than offered to whoever holds it."""
+    partner = make_partner(db)
+    params = {"state": "s", "partner_payload": "crm-1", "next": "signup"}
+    asked = request_of(app, partner, list(signed_query(partner.signing_secret, params).items()))
+
+    assert asked.query() == {
+        "redirect_url": REDIRECT_URL,
+        "state": "s",
+        "next": "signup",
+        "lang": "en",
+    }
