@@ -40,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from onboarding.client_hub.views import bp as client_hub_bp
     from onboarding.consent.views import bp as consent_bp
     from onboarding.messaging import views as messaging
+    from onboarding.operator_api import views as operator_api
     from onboarding.partner_api import views as partner_api
     from onboarding.partner_hub import bp as partner_hub_bp
 
@@ -55,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(partner_hub_bp)
     partner_api.init_app(app)
     messaging.init_app(app)
+    operator_api.init_app(app)
     if app.config["DEMO_RECEIVER"]:
         from onboarding.demo.views import bp as demo_bp
 

@@ -24,7 +24,13 @@ from onboarding.db import get_session
 from onboarding.errors import DomainError, NotFound
 from onboarding.migrate import upgrade
 from onboarding.models import BillingModel, Channel, ChannelStatus, Client, GrantedVia, Partner
-from onboarding.partners.service import create_partner, create_partner_user, find_partner
+from onboarding.partners.service import (
+    create_partner,
+    create_partner_user,
+    find_partner,
+    set_billing_model,
+)
+from onboarding.permissions.lifecycle import set_status
 from onboarding.permissions.service import add_channel, grant, revoke
 from onboarding.phones import to_e164
 
@@ -240,6 +246,42 @@ def _change(
     return {"changed": changed}
 
 
+@click.command("set-billing")
+@click.argument("partner_id")
+@click.argument("billing_model", type=click.Choice([m.value for m in BillingModel]))
+@json_output
+@with_appcontext
+def set_billing_command(partner_id: str, billing_model: str, as_json: bool) -> None:
+    """Set a partner's billing model (R2): it decides the default permission of channels
+    created from now on; existing grants stay."""
+    with transaction() as session:
+        partner = _partner(session, partner_id)
+        set_billing_model(session, partner, billing_model)
+        result = {"partner_id": partner.public_id, "billing_model": partner.billing_model}
+    emit(result, as_json)
+
+
+@click.command("set-status")
+@click.argument("channel_id")
+@click.argument("status", type=click.Choice([s.value for s in ChannelStatus]))
+@json_output
+@with_appcontext
+def set_status_command(channel_id: str, status: str, as_json: bool) -> None:
+    """Move a channel to pending or running (R9); a number runs on one channel at a time."""
+    with transaction() as session:
+        channel = session.scalar(select(Channel).where(Channel.public_id == channel_id))
+        if channel is None:
+            raise NotFound(f"No channel {channel_id}.")
+        set_status(session, channel, status, actor=OPERATOR)
+        result = {
+            "channel_id": channel.public_id,
+            "client_id": channel.client.public_id,
+            "phone_number": channel.phone_number,
+            "status": channel.status,
+        }
+    emit(result, as_json)
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -298,6 +340,8 @@ def init_app(app: Flask) -> None:
         add_channel_command,
         grant_command,
         revoke_command,
+        set_billing_command,
+        set_status_command,
         demo,
         serve,
         webhooks,

@@ -13,6 +13,8 @@ DEFAULTS: dict[str, Any] = {
     "ISSUER": None,
     # Absolute base URL used where no request is at hand (CLI links); no trailing slash.
     "BASE_URL": "http://127.0.0.1:5000",
+    # Bearer token of the operator API (/ops/v1); unset or empty turns that API off (404).
+    "OPERATOR_TOKEN": None,
     "FLOW_MAX_AGE": 15 * 60,
     # Lifetime of OAuth access tokens from POST /api/v1/token, in seconds.
     "API_TOKEN_TTL": 15 * 60,

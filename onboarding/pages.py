@@ -16,7 +16,7 @@ def error_page(status: int, title: str, message: str, **context: object) -> tupl
     ), status
 
 
-API_PREFIXES = ("/api/", "/messaging/")
+API_PREFIXES = ("/api/", "/messaging/", "/ops/")
 
 
 def _http_error(error: HTTPException) -> Response | tuple[str, int]:

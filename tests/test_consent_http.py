@@ -43,6 +43,7 @@ from tests.factories import (
     make_partner,
     new_number,
 )
+from tests.link_signatures import signed_query
 from tests.signatures import query_params, signature_is_valid
 
 CONSENT = "/permission/consent"
@@ -673,7 +674,11 @@ class TestSignup:
         number = new_number()
         spaced = f"{number[:3]} {number[3:6]} {number[6:]}"
 
-        signed_up = sign_up(client, partner, partner_payload="crm:42 ü&x")
+        # partner_payload counts only on a link the partner signed (SPEC §5.1)
+        query = signed_query(
+            partner.signing_secret, {"next": "signup", "partner_payload": "crm:42 ü&x"}
+        )
+        signed_up = sign_up(client, partner, **query)
         assert signed_up.status_code == 303
         numbers_page = signed_up.headers["Location"]
         assert numbers_page.startswith("/signup/numbers?flow=")
@@ -751,8 +756,9 @@ MALFORMED: list[Any] = [
     pytest.param([("channels", "[]"), ("channels", "[]")], id="channels-twice"),
     pytest.param([("redirect_url", REDIRECT_URL)] * 2, id="redirect-url-twice"),
     pytest.param({"redirect_url": "https://evil.example/cb"}, id="redirect-url-unregistered"),
-    pytest.param({"partner_payload": "p" * 513}, id="partner-payload-too-long"),
 ]
+# An unsigned partner_payload is ignored, whatever its length; signed and too long, it is refused
+# (tests/test_signed_links.py).
 
 
 @pytest.mark.parametrize("query", MALFORMED)

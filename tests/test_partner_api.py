@@ -57,6 +57,7 @@ from tests.api import (
     table_rows,
 )
 from tests.factories import REDIRECT_URL
+from tests.link_signatures import link_is_signed
 
 OTHER_REDIRECT = "http://localhost:8000/callback"
 WEBHOOK = "https://partner.example/hooks"
@@ -110,7 +111,6 @@ def test_get_partner_shows_its_settings(client: FlaskClient, account: PartnerAcc
     ("change", "normalised"),
     [
         ({"brand_name": "  Acme Connect  "}, {"brand_name": "Acme Connect"}),
-        ({"billing_model": "partner_payment"}, {}),
         ({"webhook_url": "https://hooks.example/v2?tenant=7"}, {}),
         ({"webhook_url": None}, {}),
         (
@@ -120,11 +120,10 @@ def test_get_partner_shows_its_settings(client: FlaskClient, account: PartnerAcc
         ({"redirect_urls": [REDIRECT_URL, "https://partner.example/b"]}, {}),
         ({"redirect_urls": []}, {}),
         ({}, {}),
-        ({"brand_name": "Acme", "billing_model": "direct_payment", "webhook_url": None}, {}),
+        ({"brand_name": "Acme", "redirect_urls": [REDIRECT_URL], "webhook_url": None}, {}),
     ],
     ids=[
         "brand_name",
-        "billing_model",
         "webhook_url set",
         "webhook_url cleared",
         "redirect_urls replaced",
@@ -186,6 +185,11 @@ PATCH_REFUSALS: list[Any] = [
     pytest.param({"webhook_url": 5}, id="webhook not a string"),
     pytest.param({"billing_model": "free"}, id="billing_model unknown"),
     pytest.param({"billing_model": None}, id="billing_model null"),
+    # R2: the billing model is the operator's (tests/test_operator_api.py)
+    pytest.param({"billing_model": "partner_payment"}, id="billing_model"),
+    pytest.param({"billing_model": "direct_payment"}, id="billing_model unchanged"),
+    pytest.param({"sandbox": True}, id="sandbox"),
+    pytest.param({"brand_name": "Fine", "billing_model": "partner_payment"}, id="with billing"),
     pytest.param({"brand_name": "   "}, id="brand_name blank"),
     pytest.param({"brand_name": "x" * 201}, id="brand_name too long"),
     pytest.param({"brand_name": 7}, id="brand_name not a string"),
@@ -244,37 +248,30 @@ def test_patch_wants_a_json_object(
     assert table_rows(db) == before
 
 
-def test_billing_model_change_applies_to_channels_created_afterwards(
-    client: FlaskClient, db: Session, account: PartnerAccount
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"billing_model": "partner_payment"}, "billing_model is read-only"),
+        ({"sandbox": False}, "sandbox is read-only"),
+        ({"billing_model": "partner_payment", "sandbox": True}, "billing_model and sandbox are"),
+    ],
+)
+def test_patch_names_the_operators_fields_as_read_only(
+    client: FlaskClient, db: Session, account: PartnerAccount, change: dict[str, Any], named: str
 ) -> None:
-    """R2: existing grants (and their absence) stay as they were."""
-    customer = add_client(db, account)
-    before = add_line(db, customer)
-    db.commit()
+    """R2: a partner that set its own billing model could grant itself default permission."""
+    before = table_rows(db)
 
-    def patch_billing(model: str) -> None:
-        response = client.patch(
-            account.path(), json={"billing_model": model}, headers=api_headers(account)
-        )
-        assert assert_documented(response, "patch", PARTNER, 200)["billing_model"] == model
+    response = client.patch(account.path(), json=change, headers=api_headers(account))
 
-    def permission(channel: Channel) -> tuple[str, str | None]:
-        response = get(client, account, f"/channels/{channel.public_id}/permission")
-        body = assert_documented(response, "get", PERMISSION, 200)
-        return body["status"], body["granted_via"]
+    assert named in assert_problem(response, "patch", PARTNER, 400, "invalid_request")["detail"]
+    assert table_rows(db) == before
 
-    patch_billing("partner_payment")
-    db.expire_all()  # read the partner afresh, as the next request making a channel would
-    during = add_line(db, customer)
-    db.commit()
-    patch_billing("direct_payment")
-    db.expire_all()
-    after = add_line(db, customer)
-    db.commit()
 
-    assert permission(before) == ("missing", None)
-    assert permission(during) == ("shared", "billing_default")
-    assert permission(after) == ("missing", None)
+def test_the_billing_model_is_not_in_the_documented_update() -> None:
+    update = document()["components"]["schemas"]["PartnerUpdate"]
+    assert set(update["properties"]) == {"redirect_urls", "webhook_url", "brand_name"}
+    assert update["additionalProperties"] is False
 
 
 # --- clients -----------------------------------------------------------------------------------
@@ -734,7 +731,10 @@ def test_key_without_permission_is_refused_with_a_link_to_ask_for_it(
         "hub.test",
         f"/partners/{account.id}/permission",
     )
-    assert dict(parse_qsl(link.query)) == {"channels": f"[{channel.public_id}]"}
+    assert link_is_signed(account.partner.signing_secret, body["permission_url"])
+    query = dict(parse_qsl(link.query))
+    assert query.pop("sig")
+    assert query == {"channels": f"[{channel.public_id}]"}
     screen = client.get(link.path, query_string=link.query)
     assert screen.status_code == 303
     assert screen.headers["Location"].startswith("/login?flow=")
@@ -823,7 +823,10 @@ def test_permission_link_is_accepted_by_the_permission_screen(
         "hub.test",
         f"/partners/{account.id}/permission",
     )
-    assert dict(parse_qsl(link.query)) == {name: fill(v, names) for name, v in query.items()}
+    assert link_is_signed(account.partner.signing_secret, answer["url"])
+    given = dict(parse_qsl(link.query))
+    assert given.pop("sig")
+    assert given == {name: fill(v, names) for name, v in query.items()}
     opened = client.get(link.path, query_string=link.query)
     assert opened.status_code == 303
     assert opened.headers["Location"].startswith(screen)
@@ -1124,9 +1127,11 @@ def test_openapi_document_is_served_and_well_formed(client: FlaskClient) -> None
     assert refs, "the document uses no $ref at all"
     for ref in refs:
         _resolve(doc, ref)
-    for template, operations in doc["paths"].items():
+    for template, path_item in doc["paths"].items():
         assert template.startswith("/")
         placeholders = {part[1:-1] for part in template.split("/") if part.startswith("{")}
+        operations = {key: value for key, value in path_item.items() if key != "servers"}
+        assert all(server["url"].startswith("/") for server in path_item.get("servers", []))
         for method, operation in operations.items():
             assert method in {"get", "put", "post", "delete", "patch"}, (template, method)
             assert operation["responses"], (template, method)
@@ -1139,18 +1144,23 @@ def test_openapi_document_is_served_and_well_formed(client: FlaskClient) -> None
 
 
 def test_openapi_document_describes_every_api_route(app: Flask) -> None:
-    """Each route under /api/v1 (but the document itself) is documented, and nothing more."""
+    """Each route under /api/v1 (but the document itself) and under /ops/v1 is documented,
+    and nothing more; a path's own `servers` (the operator API's) replaces the document's."""
+    servers = (API, "/ops/v1")
     routed = {
-        (rule.rule.removeprefix(API).replace("<", "{").replace(">", "}"), method.lower())
+        (rule.rule.replace("<", "{").replace(">", "}"), method.lower())
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith(f"{API}/") and rule.rule != f"{API}/openapi.json"
+        if rule.rule.startswith(tuple(f"{server}/" for server in servers))
+        and rule.rule != f"{API}/openapi.json"
         for method in rule.methods or ()
         if method not in {"HEAD", "OPTIONS"}
     }
     documented = {
-        (template, method)
-        for template, operations in document()["paths"].items()
-        for method in operations
+        (f"{server['url']}{template}", method)
+        for template, path_item in document()["paths"].items()
+        for server in path_item.get("servers", document()["servers"])
+        for method in path_item
+        if method != "servers"
     }
 
     assert routed == documented

@@ -42,6 +42,7 @@ from onboarding.security import hash_secret
 from tests.api import table_rows
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client
+from tests.link_signatures import link_is_signed
 
 A_SECOND_URL = "https://a.example/second-callback"
 B_URL = "https://b.example/callback"
@@ -474,7 +475,10 @@ def test_client_page_shows_each_channels_permission_and_key_action(
     link = re.search(r'class="link-field" type="text" readonly value="([^"]+)"', missing)
     assert link, missing
     assert link.group(1).startswith(f"https://hub.test/partners/{world.a.public_id}/permission?")
-    query = dict(parse_qsl(urlsplit(link.group(1).replace("&amp;", "&")).query))
+    url = link.group(1).replace("&amp;", "&")
+    assert link_is_signed(world.a.signing_secret, url)
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query.pop("sig")
     assert query == {"channels": f"[{world.missing.public_id}]"}
     assert f'data-copy="#link-{world.missing.public_id}"' in missing
 
@@ -848,7 +852,9 @@ def built_link(html: str) -> dict[str, str]:
     assert match, "no link built"
     url = match.group(1).replace("&amp;", "&")
     assert url.startswith("https://hub.test/partners/")
-    return dict(parse_qsl(urlsplit(url).query))
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query.pop("sig")  # verified in tests/test_signed_links.py
+    return query
 
 
 def test_builder_makes_a_link_for_a_clients_channels(

@@ -7,13 +7,18 @@ from urllib.parse import urlencode
 from flask import current_app, url_for
 from werkzeug.datastructures import MultiDict
 
-from onboarding.consent.request import parse_request
+from onboarding.consent.request import SIGNATURE, link_signature, parse_request
+from onboarding.errors import InvalidInput
 from onboarding.models import Partner
 
 
 def permission_link(partner: Partner, params: dict[str, str]) -> str:
-    """An absolute link; raises InvalidInput if the screen would refuse these parameters."""
-    parse_request(partner, MultiDict(params))
+    """An absolute link, signed with the partner's key (SPEC §5.1) so that whoever holds it
+    cannot change it, and so it may carry `partner_payload`. Raises InvalidInput if the screen
+    would refuse these parameters."""
+    if SIGNATURE in params:
+        raise InvalidInput(f"{SIGNATURE} is added by the hub.")
+    signed = {**params, SIGNATURE: link_signature(partner.signing_secret, params.items())}
+    parse_request(partner, MultiDict(signed))  # also proves that the signature verifies
     path = url_for("consent.permission", partner_id=partner.public_id)
-    query = f"?{urlencode(params)}" if params else ""
-    return f"{current_app.config['BASE_URL']}{path}{query}"
+    return f"{current_app.config['BASE_URL']}{path}?{urlencode(signed)}"

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 
+from onboarding.consent.callback import canonical
+from onboarding.db import utcnow
 from onboarding.errors import InvalidInput
 from onboarding.ids import PUBLIC_ID
 from onboarding.models import Partner
 from onboarding.partners.redirects import is_registered
 from onboarding.phones import to_e164
+from onboarding.security import signing_key
 
 MAX_STATE = 512
+MAX_CHANNELS = 500
+# Limits of the other free-text parameters, in code points.
+MAX_LENGTHS = {"email": 254, "name": 200, "partner_payload": 512}
+SIGNATURE = "sig"
 LANGUAGES = ("en", "de", "pt")
 KNOWN = (
     "redirect_url",
@@ -29,6 +40,11 @@ KNOWN = (
     "lang",
 )
 _CHANNEL_LIST = re.compile(r"^\[?([A-Za-z0-9_,-]*)\]?$")
+_HEX_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+
+
+class TamperedLink(InvalidInput):
+    """A `sig` that does not match the link (or is malformed, or given twice)."""
 
 
 @dataclass(frozen=True)
@@ -45,12 +61,18 @@ class PermissionRequest:
     next: str = "login"
     partner_payload: str | None = None
     lang: str = "en"
+    # The link carried a valid `sig`: the partner made every parameter (SPEC §5.1).
+    signed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def query(self) -> dict[str, str]:
-        """The query that asks for this same request again (to restart an expired flow)."""
+        """The query that asks for this same request again (to restart an expired flow).
+
+        Unsigned, so without `partner_payload`, which only a signed link may carry; the rest
+        of the request is the same.
+        """
         params = {
             "redirect_url": self.redirect_url,
             "state": self.state,
@@ -59,7 +81,6 @@ class PermissionRequest:
             "email": self.email,
             "name": self.name,
             "next": self.next,
-            "partner_payload": self.partner_payload,
             "lang": self.lang,
         }
         return {key: value for key, value in params.items() if value is not None}
@@ -76,35 +97,79 @@ def strict_query(raw: bytes) -> MultiDict[str, str]:
 
 
 def parse_request(partner: Partner, args: MultiDict[str, str]) -> PermissionRequest:
-    """Raise InvalidInput (UnknownRedirectUrl for the redirect) with a reason fit to show."""
+    """Raise InvalidInput (TamperedLink for a wrong `sig`) with a reason fit to show.
+
+    The checks that need no database come first, so that an oversized request costs nothing.
+    """
+    signed = is_signed(partner, args)
     for key in KNOWN:
         if len(args.getlist(key)) > 1:
             raise InvalidInput(f"The parameter {key} is given more than once.")
-    registered = [entry.url for entry in partner.redirect_urls]
-    if not registered:
-        raise InvalidInput(f"{partner.brand_name} has not registered a redirect URL yet.")
-    redirect_url = args.get("redirect_url", registered[0])
-    if not is_registered(redirect_url, registered):
-        raise InvalidInput(f"The redirect_url is not one that {partner.brand_name} has registered.")
     state = args.get("state")
     if state is not None and len(state) > MAX_STATE:
         raise InvalidInput(f"The state parameter is longer than {MAX_STATE} characters.")
     next_step = args.get("next", "login")
     if next_step not in ("login", "signup"):
         raise InvalidInput("The next parameter is either login or signup.")
+    channels = _channel_list(args.get("channels"))
     number = args.get("number")
+    email = _limited(args, "email")
+    name = _limited(args, "name")
+    # Whoever opens a link could otherwise set the reference the partner files the client under.
+    partner_payload = _limited(args, "partner_payload") if signed else None
+    registered = [entry.url for entry in partner.redirect_urls]
+    if not registered:
+        raise InvalidInput(f"{partner.brand_name} has not registered a redirect URL yet.")
+    redirect_url = args.get("redirect_url", registered[0])
+    if not is_registered(redirect_url, registered):
+        raise InvalidInput(f"The redirect_url is not one that {partner.brand_name} has registered.")
     return PermissionRequest(
         partner_id=partner.public_id,
         redirect_url=redirect_url,
         state=state,
-        channels=_channel_list(args.get("channels")),
+        channels=channels,
         number=to_e164(number) if number else None,
-        email=_limited(args, "email", 254),
-        name=_limited(args, "name", 200),
+        email=email,
+        name=name,
         next=next_step,
-        partner_payload=_limited(args, "partner_payload", 512),
+        partner_payload=partner_payload,
         lang=args.get("lang") if args.get("lang") in LANGUAGES else "en",  # type: ignore[arg-type]
+        signed=signed,
     )
+
+
+def link_signature(signing_secret: str, params: Iterable[tuple[str, str]]) -> str:
+    """SPEC §5.1 `sig`: lowercase hex HMAC-SHA256, keyed like the callback, over every other
+    parameter of the link in the canonical form of §5.3."""
+    message = canonical(params, leave_out=SIGNATURE)
+    return hmac.new(signing_key(signing_secret), message, hashlib.sha256).hexdigest()
+
+
+def is_signed(partner: Partner, args: MultiDict[str, str], now: datetime | None = None) -> bool:
+    """False for a link without `sig`; True when its `sig` matches every other parameter as
+    given; TamperedLink otherwise. During a rotation's overlap the previous key is good too,
+    so that links made just before a rotation keep working."""
+    given = args.getlist(SIGNATURE)
+    if not given:
+        return False
+    if len(given) == 1 and _HEX_SHA256.match(given[0]):
+        pairs = list(args.items(multi=True))
+        for secret in signing_secrets(partner, now or utcnow()):
+            if hmac.compare_digest(given[0], link_signature(secret, pairs)):
+                return True
+    raise TamperedLink(
+        f"This link was changed after {partner.brand_name} made it, so it can't be used. "
+        f"Ask {partner.brand_name} for a new link."
+    )
+
+
+def signing_secrets(partner: Partner, now: datetime) -> list[str]:
+    """The partner's current signing secret, and the previous one while its overlap lasts."""
+    secrets = [partner.signing_secret]
+    until = partner.previous_signing_secret_until
+    if partner.previous_signing_secret and until is not None and now < until:
+        secrets.append(partner.previous_signing_secret)
+    return secrets
 
 
 def _channel_list(raw: str | None) -> list[str]:
@@ -112,13 +177,15 @@ def _channel_list(raw: str | None) -> list[str]:
         return []
     match = _CHANNEL_LIST.match(raw)
     ids = [part for part in match.group(1).split(",") if part] if match else None
-    if ids is None or not all(PUBLIC_ID.match(i) for i in ids) or len(ids) > 500:
+    if ids is None or not all(PUBLIC_ID.match(i) for i in ids):
         raise InvalidInput("The channels parameter is a list of channel ids: [id,id].")
+    if len(ids) > MAX_CHANNELS:
+        raise InvalidInput(f"The channels parameter lists more than {MAX_CHANNELS} channels.")
     return ids
 
 
-def _limited(args: MultiDict[str, str], key: str, limit: int) -> str | None:
-    value = args.get(key)
+def _limited(args: MultiDict[str, str], key: str) -> str | None:
+    value, limit = args.get(key), MAX_LENGTHS[key]
     if value is not None and len(value) > limit:
         raise InvalidInput(f"The {key} parameter is longer than {limit} characters.")
     return value

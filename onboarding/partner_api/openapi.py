@@ -9,12 +9,16 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from onboarding.consent.request import MAX_CHANNELS
 from onboarding.partner_api.errors import CODES
 from onboarding.partner_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+BILLING_MODEL = {"enum": ["partner_payment", "direct_payment"]}
+CHANNEL_STATUS = {"enum": ["pending", "running"]}
+PHONE_NUMBER = {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$"}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -68,9 +72,9 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "redirect_urls": {"type": "array", "items": {"type": "string", "format": "uri"}},
             "webhook_url": {"type": ["string", "null"], "format": "uri"},
-            "billing_model": {"enum": ["partner_payment", "direct_payment"]},
             "brand_name": {"type": "string", "minLength": 1, "maxLength": 200},
         },
+        "description": "billing_model and sandbox are the operator's (R2): sending them is 400.",
     },
     "Client": obj(
         {
@@ -157,7 +161,12 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "client_id": ID,
-            "channels": {"type": "array", "items": ID},
+            # The screen's own limits (onboarding/consent/request.py), checked before any lookup.
+            "channels": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                "maxItems": MAX_CHANNELS,
+            },
             "redirect_url": {"type": "string", "format": "uri"},
             "state": {"type": "string", "maxLength": 512},
             "number": {"type": "string"},
@@ -181,6 +190,7 @@ SCHEMAS: dict[str, Any] = {
                     "permission.granted",
                     "permission.revoked",
                     "api_key.created",
+                    "channel.status_changed",
                     "webhook.test",
                 ]
             },
@@ -211,6 +221,13 @@ SCHEMAS: dict[str, Any] = {
     ),
     "MessagingChannel": obj(
         {"channel_id": ID, "client_id": ID, "phone_number": {"type": "string"}}
+    ),
+    # The operator API (/ops/v1)
+    "BillingModelUpdate": {**obj({"billing_model": BILLING_MODEL}), "additionalProperties": False},
+    "PartnerBillingModel": obj({"id": ID, "billing_model": BILLING_MODEL}),
+    "ChannelStatusUpdate": {**obj({"status": CHANNEL_STATUS}), "additionalProperties": False},
+    "ChannelStatus": obj(
+        {"id": ID, "client_id": ID, "phone_number": PHONE_NUMBER, "status": CHANNEL_STATUS}
     ),
 }
 
@@ -421,6 +438,67 @@ PATHS: dict[str, Any] = {
 }
 
 
+OPERATOR_REFUSALS = {
+    400: "Invalid body (`invalid_request`)",
+    401: "Missing or wrong operator token (`unauthorized`)",
+    404: "No such object, or the operator API is off (`not_found`)",
+    409: "The number runs on another channel (`conflict`)",
+    415: "Not a JSON body",
+}
+
+
+def operator_operation(
+    summary: str,
+    description: str,
+    *,
+    path_parameter: dict[str, Any],
+    body: str,
+    result: str,
+    refused: tuple[int, ...] = (400, 401, 404, 415),
+) -> dict[str, Any]:
+    """An operation of the operator API: its own tag and credentials."""
+    responses = {
+        "200": answer(result, "After the change"),
+        **{str(s): {"description": OPERATOR_REFUSALS[s], "content": PROBLEM} for s in refused},
+    }
+    spec = operation(summary, responses, parameters=[path_parameter], body=body)
+    return {
+        **spec,
+        "description": description,
+        "tags": ["operator"],
+        "security": [{"operatorToken": []}],
+    }
+
+
+# Relative to their own server, /ops/v1, given on each path.
+OPERATOR_SERVER = [{"url": "/ops/v1", "description": "The operator API (SPEC §6.1)"}]
+OPERATOR_PATHS: dict[str, Any] = {
+    "/partners/{partner_id}/billing_model": {
+        "servers": OPERATOR_SERVER,
+        "put": operator_operation(
+            "Set a partner's billing model (R2)",
+            "Decides the default permission of the partner's channels created from now on; "
+            "existing grants stay.",
+            path_parameter=PARTNER,
+            body="BillingModelUpdate",
+            result="PartnerBillingModel",
+        ),
+    },
+    "/channels/{channel_id}/status": {
+        "servers": OPERATOR_SERVER,
+        "put": operator_operation(
+            "Move a channel to pending or running (R9)",
+            "Records a `channel.status_changed` event. A number runs on one channel at a time: "
+            "409 while another channel with the same number is running.",
+            path_parameter=CHANNEL,
+            body="ChannelStatusUpdate",
+            result="ChannelStatus",
+            refused=(400, 401, 404, 409, 415),
+        ),
+    },
+}
+
+
 @cache
 def document() -> dict[str, Any]:
     return {
@@ -433,10 +511,22 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}, {"oauth2": []}],
-        "paths": PATHS,
+        "paths": {**PATHS, **OPERATOR_PATHS},
+        "tags": [
+            {
+                "name": "operator",
+                "description": "The hub operator's provisioning API under /ops/v1, with its own "
+                "bearer token (ONBOARDING_OPERATOR_TOKEN); off (404) while none is set.",
+            }
+        ],
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
+                "operatorToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The operator token, ONBOARDING_OPERATOR_TOKEN",
+                },
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 "oauth2": {
                     "type": "oauth2",

@@ -108,14 +108,21 @@ def find_partner(session: Session, public_id: str) -> Partner | None:
     return session.scalar(select(Partner).where(Partner.public_id == public_id))
 
 
-SETTINGS = ("redirect_urls", "webhook_url", "billing_model", "brand_name")
+SETTINGS = ("redirect_urls", "webhook_url", "brand_name")
+# Commercial terms, set by the hub's operator (R2): a partner that could set its own billing model
+# could grant itself default permission to every new number of its clients.
+READ_ONLY = ("billing_model", "sandbox")
 
 
 def update_settings(session: Session, partner: Partner, changes: dict[str, Any]) -> None:
-    """Apply a partial update of the partner's integration settings, all or nothing.
-
-    A new billing model applies to channels created afterwards (R2); existing grants stay.
-    """
+    """Apply a partial update of the partner's integration settings, all or nothing."""
+    read_only = [name for name in READ_ONLY if name in changes]
+    if read_only:
+        one = len(read_only) == 1
+        raise InvalidInput(
+            f"{' and '.join(read_only)} {'is' if one else 'are'} read-only here: only the hub's "
+            f"operator changes {'it' if one else 'them'}."
+        )
     unknown = set(changes) - set(SETTINGS)
     if unknown:
         raise InvalidInput(f"Unknown settings: {', '.join(sorted(unknown))}.")
@@ -136,17 +143,29 @@ def update_settings(session: Session, partner: Partner, changes: dict[str, Any])
         if url is not None and not isinstance(url, str):
             raise InvalidInput("webhook_url is a URL or null.")
         partner.webhook_url = check_webhook_url(url) if url else None
-    if "billing_model" in changes:
-        try:
-            partner.billing_model = BillingModel(changes["billing_model"])
-        except ValueError:
-            raise InvalidInput("billing_model is partner_payment or direct_payment.") from None
     if "brand_name" in changes:
         brand = changes["brand_name"]
         if not isinstance(brand, str) or not 1 <= len(brand.strip()) <= 200:
             raise InvalidInput("brand_name is 1 to 200 characters.")
         partner.brand_name = brand.strip()
     session.flush()
+
+
+def set_billing_model(session: Session, partner: Partner, model: str) -> bool:
+    """The operator sets a partner's billing model (R2); False when it is that already.
+
+    It decides the default permission of channels created afterwards; existing grants, and
+    their absence, stay as they are.
+    """
+    try:
+        new = BillingModel(model)
+    except ValueError:
+        raise InvalidInput("billing_model is partner_payment or direct_payment.") from None
+    if partner.billing_model == new:
+        return False
+    partner.billing_model = new
+    session.flush()
+    return True
 
 
 # -- partner users: logins and roles ------------------------------------------------------------
