@@ -252,9 +252,11 @@ def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     """Serve the hub with waitress, a production WSGI server."""
     import waitress
 
+    from onboarding.observability import logs
     from onboarding.webhooks import worker
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    logs.configure(app, default="json")
     if with_worker:
         worker.start_in_thread(app)
         click.echo("Delivering webhooks in this process.")

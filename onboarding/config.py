@@ -31,4 +31,11 @@ DEFAULTS: dict[str, Any] = {
     # Flask-WTF's HTTPS check wants a Referer, which `Referrer-Policy: no-referrer` withholds;
     # the token plus the SameSite=Lax session cookie already stop cross-site posts.
     "WTF_CSRF_SSL_STRICT": False,
+    # --- Observability (onboarding/observability; docs/operations.md "Health, metrics and logs")
+    # "json" or "text" log lines with request ids on the root logger; None means json under
+    # `onboarding serve` and Python's defaults elsewhere (tests keep pytest's capture).
+    "LOG_FORMAT": None,
+    "LOG_LEVEL": "INFO",
+    # Bearer token for GET /metrics; None means /metrics answers loopback only (404 elsewhere).
+    "METRICS_TOKEN": None,
 }

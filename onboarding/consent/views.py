@@ -16,6 +16,7 @@ from onboarding.consent.request import parse_request, strict_query
 from onboarding.db import get_session
 from onboarding.errors import ForeignChannel, InvalidInput
 from onboarding.models import Channel, ClientUser, GrantedVia
+from onboarding.observability import metrics
 from onboarding.pages import error_page
 from onboarding.partners.redirects import is_registered
 from onboarding.partners.service import find_partner
@@ -125,6 +126,7 @@ def _back_to_partner(
     revoked: list[str] | None = None,
     error: str | None = None,
 ) -> Response:
+    metrics.consent_answered("deny" if error else "allow")  # called only after _answer commits
     target = callback_url(
         flow.request.redirect_url,
         flow.partner.signing_secret,

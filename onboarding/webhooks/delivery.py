@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from onboarding.db import utcnow
 from onboarding.models import Partner, WebhookAttempt, WebhookOutbox
+from onboarding.observability import metrics
 from onboarding.webhooks import signing
 
 logger = logging.getLogger(__name__)
@@ -175,6 +176,7 @@ def _retry_or_give_up(row: WebhookOutbox, now: datetime) -> None:
 
 
 def _log(row: WebhookOutbox, attempt: WebhookAttempt) -> None:
+    metrics.webhook_attempted(row.status)
     answer = attempt.error or f"HTTP {attempt.status_code}"
     outcome = {
         DELIVERED: "delivered",
