@@ -261,7 +261,9 @@ def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
         worker.start_in_thread(app)
         click.echo("Delivering webhooks in this process.")
     click.echo(f"Serving on http://{host}:{port}")
-    waitress.serve(app, host=host, port=port, threads=threads)
+    # Forwarded headers reach the app: ProxyFix (ONBOARDING_PROXY_FIX) decides whether to trust
+    # them, and /metrics refuses proxied requests; waitress would silently drop them all.
+    waitress.serve(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=False)
 
 
 def _partner(session: Session, public_id: str) -> Partner:
