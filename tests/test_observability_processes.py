@@ -131,6 +131,7 @@ def test_serve_logs_json_lines_with_request_ids_and_no_query_strings(
             "duration_ms": readyz[0]["duration_ms"],
         }
     ]
+    assert readyz[0]["time"].endswith("+00:00")  # ISO 8601, UTC
     assert {(line["path"], line["status"]) for line in access} >= {
         ("/metrics", 200),
         ("/metrics", 404),

@@ -17,7 +17,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 FORMATS = ("json", "text")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"
+JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(request_id)s"  # + "time", ISO 8601 UTC
 
 access_log = logging.getLogger("onboarding.access")
 
@@ -55,7 +55,7 @@ def install(log_format: str, level: str | int = "INFO", stream: TextIO | None = 
     handler.addFilter(RequestIdFilter())
     if log_format == "json":
         handler.setFormatter(
-            JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level"})
+            JsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level"}, timestamp="time")
         )
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
@@ -82,6 +82,8 @@ def safe_path() -> str:
 
 def log_access(status: int, duration_ms: float) -> None:
     """One line per request: method, endpoint, path (no query string), status, duration."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
     endpoint = request.endpoint or "unmatched"
     path = safe_path()
     access_log.info(
