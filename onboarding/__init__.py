@@ -34,7 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    from onboarding import cli, db, pages, security
+    from onboarding import cli, db, observability, pages, security
     from onboarding.auth import throttle
     from onboarding.auth.views import bp as auth_bp
     from onboarding.client_hub.views import bp as client_hub_bp
@@ -44,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from onboarding.partner_api import views as partner_api
     from onboarding.partner_hub import bp as partner_hub_bp
 
+    observability.init_app(app)
     db.init_app(app)
     security.init_app(app)
     throttle.init_app(app)

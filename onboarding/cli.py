@@ -294,14 +294,18 @@ def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     """Serve the hub with waitress, a production WSGI server."""
     import waitress
 
+    from onboarding.observability import logs
     from onboarding.webhooks import worker
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    logs.configure(app, default="json")
     if with_worker:
         worker.start_in_thread(app)
         click.echo("Delivering webhooks in this process.")
     click.echo(f"Serving on http://{host}:{port}")
-    waitress.serve(app, host=host, port=port, threads=threads)
+    # Forwarded headers reach the app: ProxyFix (ONBOARDING_PROXY_FIX) decides whether to trust
+    # them, and /metrics refuses proxied requests; waitress would silently drop them all.
+    waitress.serve(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=False)
 
 
 def _partner(session: Session, public_id: str) -> Partner:

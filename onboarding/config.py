@@ -44,4 +44,11 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_ALLOW_PRIVATE": False,
     # How long a SQLite connection waits for another's write lock, in seconds.
     "SQLITE_BUSY_TIMEOUT": 5.0,
+    # --- Observability (onboarding/observability; docs/operations.md "Health, metrics and logs")
+    # "json" or "text" log lines with request ids on the root logger; None means json under
+    # `onboarding serve` and Python's defaults elsewhere (tests keep pytest's capture).
+    "LOG_FORMAT": None,
+    "LOG_LEVEL": "INFO",
+    # Bearer token for GET /metrics; None means /metrics answers loopback only (404 elsewhere).
+    "METRICS_TOKEN": None,
 }

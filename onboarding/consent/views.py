@@ -17,6 +17,7 @@ from onboarding.consent.request import parse_request, strict_query
 from onboarding.db import get_session
 from onboarding.errors import ForeignChannel, InvalidInput
 from onboarding.models import ClientUser, Consent
+from onboarding.observability import metrics
 from onboarding.pages import error_page
 from onboarding.partners.redirects import is_registered
 from onboarding.partners.service import find_partner
@@ -126,6 +127,7 @@ def _answer(form: ConsentForm, flow: flows.Flow, user: ClientUser) -> Page:
             "it is too long. Please let them know.",
         )
     session.commit()
+    metrics.consent_answered(answer.action)
     return redirect(target, 303)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from onboarding.db import utcnow
 from onboarding.errors import ChannelNotRunning, DomainError, PermissionMissing
 from onboarding.models import ApiKey, Channel, ChannelStatus, Side
+from onboarding.observability import metrics
 from onboarding.permissions import events
 from onboarding.permissions.service import key_holder
 from onboarding.security import hash_secret, issue_secret
@@ -74,6 +75,7 @@ def generate_api_key(session: Session, channel: Channel, *, side: Side, actor: s
     )
     session.add(key)
     session.flush()
+    metrics.api_key_generated(session, side.value)
     events.record(
         session,
         "api_key.created",

@@ -57,6 +57,7 @@ from sqlalchemy.orm import Session
 
 from onboarding.db import utcnow
 from onboarding.models import Partner, WebhookAttempt, WebhookOutbox
+from onboarding.observability import metrics
 from onboarding.webhooks import signing
 from onboarding.webhooks.transport import Transport, describe_failure
 
@@ -284,6 +285,8 @@ def _log(claim: _Claim, answer: _Answer, attempts: int, outcome: dict[str, objec
         result = "gave up"
     else:
         result = f"retry at {outcome['next_attempt_at']:%Y-%m-%d %H:%M:%S}Z"
+    if outcome is not None:
+        metrics.webhook_attempted(str(outcome.get("status", PENDING)))
     level = logging.INFO if result == "delivered" else logging.WARNING
     logger.log(
         level,
