@@ -259,7 +259,10 @@ def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
         worker.start_in_thread(app)
         click.echo("Delivering webhooks in this process.")
     click.echo(f"Serving on http://{host}:{port}")
-    waitress.serve(app, host=host, port=port, threads=threads)
+    # Waitress spools a body to disk before the app sees it (up to 1 GiB by default). The app
+    # refuses anything over MAX_CONTENT_LENGTH with a readable 413; waitress cuts off the absurd.
+    spool = 8 * app.config["MAX_CONTENT_LENGTH"]
+    waitress.serve(app, host=host, port=port, threads=threads, max_request_body_size=spool)
 
 
 def _partner(session: Session, public_id: str) -> Partner:

@@ -31,4 +31,12 @@ DEFAULTS: dict[str, Any] = {
     # Flask-WTF's HTTPS check wants a Referer, which `Referrer-Policy: no-referrer` withholds;
     # the token plus the SameSite=Lax session cookie already stop cross-site posts.
     "WTF_CSRF_SSL_STRICT": False,
+    # -- Request bodies (security revision 2, hole 3) --
+    # Pages: the largest honest form, a consent of 10,000 ticked numbers, is ~400 KB.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # The hub's forms are urlencoded; these bound a multipart body (per field, and parts).
+    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    "MAX_FORM_PARTS": 1000,
+    # The JSON doors (/api/, /messaging/, /ops/): no request of theirs needs more.
+    "API_MAX_CONTENT_LENGTH": 64 * 1024,
 }

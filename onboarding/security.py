@@ -1,17 +1,22 @@
-"""Password hashing, secrets that are shown once, and the HTTP security headers."""
+"""Password hashing, secrets that are shown once, request bodies, and the HTTP security
+headers."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import re
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, Request, Response, abort, request
+from flask import Flask, Request, Response, abort, current_app, request
 from flask.sessions import SecureCookieSessionInterface
+
+from onboarding.pages import JSON_DOORS
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so both answers take as long.
@@ -95,32 +100,97 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or current.is_secure
 
 
+# -- request bodies -------------------------------------------------------------------------------
+
+MAX_JSON_DEPTH = 32  # the API's bodies nest two levels; far more is an attack on the parser
+# What can change the nesting depth: a quote (string starts or ends), an escape inside a
+# string, a bracket. Everything between is skipped by the regex engine.
+_JSON_STRUCTURE = re.compile(r'"|\\.|[\[\]{}]', re.DOTALL)
+
+
+class UnreadableJson(ValueError):
+    """A JSON body this hub will not read; the message says why and is safe to show."""
+
+
+def limit_body() -> None:
+    """Refuse a body larger than this door accepts by its declared length, before anything
+    reads it; a body without a declared length is cut at the same limit while it is read."""
+    if request.path.startswith(JSON_DOORS):
+        request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        abort(413, f"The request body is too large: at most {limit // 1024} KiB are accepted.")
+
+
+def read_json() -> Any:
+    """The request's JSON body. Only routes that want JSON call this; nothing parses a body
+    before routing. Raises UnreadableJson for malformed, non-UTF-8, too deeply nested or
+    NUL-carrying JSON; a body over the size limit is a 413 (werkzeug's RequestEntityTooLarge)."""
+    try:
+        text = request.get_data(cache=True).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnreadableJson("The body is not UTF-8.") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise UnreadableJson(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep.")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise UnreadableJson("The body is not valid JSON.") from None
+    if contains_nul(value):
+        raise UnreadableJson("The request contains a NUL character.")
+    return value
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in `text`, found without parsing it (so
+    without recursion), in one pass; brackets inside strings do not count."""
+    depth = deepest = 0
+    in_string = False
+    for match in _JSON_STRUCTURE.finditer(text):
+        mark = match.group()
+        if mark == '"':
+            in_string = not in_string
+        elif in_string:
+            continue  # an escape, or a bracket that is text
+        elif mark in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif mark in "]}":
+            depth -= 1
+    return deepest
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a NUL occurs in any string or key of a parsed JSON value; walks with a list, so
+    no nesting can exhaust the stack."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def refuse_nul_characters() -> None:
     """No input may carry a NUL: PostgreSQL's text columns refuse it, so it would turn a
-    harmless miss (unknown id, wrong email) into a server error."""
+    harmless miss (unknown id, wrong email) into a server error. JSON bodies are checked by
+    read_json, where a route reads them."""
     texts = [request.path]
     texts += [value for _, values in request.args.lists() for value in values]
     if request.form:
         texts += [value for _, values in request.form.lists() for value in values]
-    if request.is_json:
-        texts += list(_strings(request.get_json(silent=True)))
     if any("\x00" in text for text in texts):
         abort(400, "The request contains a NUL character.")
 
 
-def _strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+    app.before_request(limit_body)  # first: nothing may read a body before its size is checked
     app.before_request(refuse_nul_characters)
     app.after_request(set_security_headers)

@@ -205,6 +205,7 @@ def refusals(*statuses: int) -> dict[str, Any]:
         403: "Another partner's path (`forbidden`)",
         404: "Not one of this partner's objects (`not_found`)",
         409: "Conflict",
+        413: "Body larger than the API accepts (64 KiB by default)",
         415: "Not a JSON body",
         429: "Rate limited (`rate_limited`); see `retry_after`",
     }
@@ -254,6 +255,7 @@ def operation(
             "required": True,
             "content": {"application/json": {"schema": ref(body)}},
         }
+        spec["responses"] = {**responses, **refusals(413)}
     return spec
 
 
@@ -384,6 +386,7 @@ PATHS: dict[str, Any] = {
                     "`invalid_client` when the credentials came in the form body",
                 ),
                 "401": answer("OAuthError", "`invalid_client` (HTTP Basic credentials)"),
+                **refusals(413),
             },
         }
     },

@@ -31,6 +31,7 @@ from onboarding.partner_api.serializers import (
 from onboarding.partners.service import update_settings
 from onboarding.permissions.events import as_document
 from onboarding.permissions.keys import generate_api_key
+from onboarding.security import UnreadableJson, read_json
 from onboarding.webhooks import service as webhooks
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
@@ -254,9 +255,13 @@ def _channel(session: Session, partner: Partner, public_id: str) -> Channel:
 
 
 def _json_body() -> dict[str, Any]:
+    """The body as a JSON object: parsed here, by the route that wants it, never before routing."""
     if not request.is_json:
         raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = read_json()
+    except UnreadableJson as error:
+        raise ApiError(400, str(error)) from None
     if not isinstance(body, dict):
         raise ApiError(400, "The body is not a JSON object.")
     return body
