@@ -13,6 +13,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from authlib.common.security import is_secure_transport
 from flask import Flask, Request, Response, abort, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 
@@ -98,6 +99,16 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         current: Request = request
         return bool(app.config["SESSION_COOKIE_SECURE"]) or current.is_secure
+
+
+# -- transport ------------------------------------------------------------------------------------
+
+
+def secure_transport() -> bool:
+    """Whether this request came over HTTPS, or over http to a loopback host (development).
+    Credentials sent otherwise have crossed the network in the clear. Behind a TLS proxy this
+    needs ONBOARDING_PROXY_FIX, so that the proxy's X-Forwarded-Proto counts."""
+    return request.is_secure or bool(is_secure_transport(request.url))
 
 
 # -- request bodies -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Who is calling: a partner API key (`X-API-Key`) or an OAuth bearer token, never both."""
+"""Who is calling: a partner API key (`X-API-Key`) or an OAuth bearer token, never both, and
+only over HTTPS (or loopback http)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from onboarding.models import OAuthClient, Partner, PartnerApiKey
 from onboarding.partner_api.errors import ApiError
 from onboarding.partner_api.oauth import bearer_token
 from onboarding.partner_api.ratelimit import RateLimiter
-from onboarding.security import hash_secret
+from onboarding.security import hash_secret, secure_transport
+
+USE_HTTPS = "Use HTTPS: credentials sent over plain http are refused (http only on loopback)."
 
 
 def authenticate() -> tuple[Partner, str]:
@@ -25,6 +28,8 @@ def authenticate() -> tuple[Partner, str]:
     bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
     if api_key is not None and bearer:
         raise ApiError(400, "Send either X-API-Key or an Authorization header, not both.")
+    if (api_key is not None or bearer) and not secure_transport():
+        raise ApiError(400, USE_HTTPS)
     if api_key is not None:
         row = session.scalar(
             select(PartnerApiKey).where(

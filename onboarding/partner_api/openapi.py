@@ -382,8 +382,9 @@ PATHS: dict[str, Any] = {
                 "200": answer("Token", "A short-lived bearer token"),
                 "400": answer(
                     "OAuthError",
-                    "RFC 6749 §5.2: `unsupported_grant_type`, `invalid_request`, or "
-                    "`invalid_client` when the credentials came in the form body",
+                    "RFC 6749 §5.2: `unsupported_grant_type`, `invalid_request` (also over "
+                    "plain http to a non-loopback host: use HTTPS), or `invalid_client` when "
+                    "the credentials came in the form body",
                 ),
                 "401": answer("OAuthError", "`invalid_client` (HTTP Basic credentials)"),
                 **refusals(413),

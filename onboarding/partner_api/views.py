@@ -31,7 +31,7 @@ from onboarding.partner_api.serializers import (
 from onboarding.partners.service import update_settings
 from onboarding.permissions.events import as_document
 from onboarding.permissions.keys import generate_api_key
-from onboarding.security import UnreadableJson, read_json
+from onboarding.security import UnreadableJson, read_json, secure_transport
 from onboarding.webhooks import service as webhooks
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
@@ -53,6 +53,11 @@ def _domain_error(error: DomainError) -> Response:
 @bp.post("/token")
 def token() -> Response:
     """OAuth 2.0 client credentials; errors follow RFC 6749 §5.2 (`invalid_client`, ...)."""
+    if not secure_transport():
+        # Authlib would raise InsecureTransportError (a 500); RFC 6749 §1.6/§3.2 require TLS.
+        return oauth_error(
+            400, "invalid_request", "Use HTTPS: the token endpoint does not answer plain http."
+        )
     response: Response = current_app.extensions["oauth_server"].create_token_response()
     if (
         response.status_code in (400, 401)
@@ -60,12 +65,16 @@ def token() -> Response:
         and (response.json.get("error") == "invalid_client")
     ):
         # One answer for an unknown client and a wrong secret, so neither tells which ids exist.
-        response = jsonify(
-            error="invalid_client", error_description="Client authentication failed."
-        )
-        response.status_code = 401
+        response = oauth_error(401, "invalid_client", "Client authentication failed.")
         response.headers["WWW-Authenticate"] = 'Basic realm="partner-api"'
-        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def oauth_error(status: int, error: str, description: str) -> Response:
+    """An RFC 6749 §5.2 error answer."""
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
