@@ -90,7 +90,16 @@ def set_security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if not _is_static_file():
+        # Pages and answers carry clients' data, credentials and single-use tokens: no browser
+        # or proxy cache may keep them (nor the back button bring them back).
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _is_static_file() -> bool:
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
 
 
 class SessionInterface(SecureCookieSessionInterface):
