@@ -6,8 +6,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,23 +20,69 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from authlib.common.security import is_secure_transport
 from flask import Flask, Request, Response, abort, current_app, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import ServiceUnavailable
 
 from onboarding.pages import JSON_DOORS
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the email is unknown, so both answers take as long.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Verified against when the email is unknown, so both answers take as long: made by the hasher
+# in use (its parameters set the cost), once.
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy[1]
+
+
+HASHING_RETRY_AFTER = 2  # seconds
+_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
+_slot_wait = 0.25
+
+
+class HashingBusy(ServiceUnavailable):
+    """Every password-hashing slot stayed taken for the whole wait: answer 503 at once rather
+    than queue behind a password-spraying burst (each argon2 hash costs ~0.15 s of a core)."""
+
+    description = "The hub is busy checking passwords. Please try again in a moment."
+
+    def __init__(self) -> None:
+        super().__init__(retry_after=HASHING_RETRY_AFTER)
+
+
+def limit_hashing(concurrency: int, wait: float) -> None:
+    """At most `concurrency` (0: one per CPU) argon2 computations at once in this process; a
+    caller waits at most `wait` seconds for a slot. Per process, like the CPU the hashes use."""
+    global _slots, _slot_wait
+    _slots = threading.BoundedSemaphore(concurrency or os.cpu_count() or 1)
+    _slot_wait = wait
+
+
+@contextmanager
+def _hashing_slot() -> Iterator[None]:
+    slots = _slots  # release the semaphore that was acquired, even if limit_hashing ran since
+    if not slots.acquire(timeout=_slot_wait):
+        raise HashingBusy()
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing_slot():
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    with _hashing_slot():
+        try:
+            verified = _hasher.verify(password_hash or _dummy_hash(), password)
+        except (VerificationError, InvalidHashError):
+            return False
+    return verified and password_hash is not None
 
 
 def password_needs_rehash(password_hash: str) -> bool:
@@ -211,6 +261,7 @@ def refuse_nul_characters() -> None:
 
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+    limit_hashing(app.config["PASSWORD_HASH_CONCURRENCY"], app.config["PASSWORD_HASH_WAIT"])
     app.before_request(limit_body)  # first: nothing may read a body before its size is checked
     app.before_request(refuse_nul_characters)
     app.after_request(set_security_headers)

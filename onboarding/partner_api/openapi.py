@@ -387,7 +387,7 @@ PATHS: dict[str, Any] = {
                     "the credentials came in the form body",
                 ),
                 "401": answer("OAuthError", "`invalid_client` (HTTP Basic credentials)"),
-                **refusals(413),
+                **refusals(413, 429),
             },
         }
     },

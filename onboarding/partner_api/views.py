@@ -14,6 +14,7 @@ from onboarding.consent.links import permission_link
 from onboarding.consent.request import KNOWN
 from onboarding.db import get_session
 from onboarding.errors import DomainError
+from onboarding.limits import per_address
 from onboarding.models import ApiKey, AuditEvent, Channel, Client, Partner, Permission, Side
 from onboarding.partner_api import oauth
 from onboarding.partner_api.auth import partner_required
@@ -51,6 +52,7 @@ def _domain_error(error: DomainError) -> Response:
 
 
 @bp.post("/token")
+@per_address("TOKEN_RATE_LIMIT")
 def token() -> Response:
     """OAuth 2.0 client credentials; errors follow RFC 6749 §5.2 (`invalid_client`, ...)."""
     if not secure_transport():
@@ -285,9 +287,7 @@ def _string(body: dict[str, Any], name: str) -> str:
 
 def init_app(app: Any) -> None:
     from onboarding import csrf
-    from onboarding.partner_api.ratelimit import RateLimiter
 
     csrf.exempt(bp)
     oauth.init_app(app)
-    app.extensions["rate_limiter"] = RateLimiter(app.config["API_RATE_LIMIT"])
     app.register_blueprint(bp)
