@@ -34,8 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    from onboarding import cli, db, observability, pages, security
-    from onboarding.auth import throttle
+    from onboarding import cli, db, limits, observability, pages, security
     from onboarding.auth.views import bp as auth_bp
     from onboarding.client_hub.views import bp as client_hub_bp
     from onboarding.consent.views import bp as consent_bp
@@ -47,7 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     observability.init_app(app)
     db.init_app(app)
     security.init_app(app)
-    throttle.init_app(app)
+    limits.init_app(app)
     csrf.init_app(app)
     pages.init_app(app)
     cli.init_app(app)

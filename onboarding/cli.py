@@ -305,7 +305,17 @@ def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     click.echo(f"Serving on http://{host}:{port}")
     # Forwarded headers reach the app: ProxyFix (ONBOARDING_PROXY_FIX) decides whether to trust
     # them, and /metrics refuses proxied requests; waitress would silently drop them all.
-    waitress.serve(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=False)
+    # Waitress spools a body to disk before the app sees it (up to 1 GiB by default). The app
+    # refuses anything over MAX_CONTENT_LENGTH with a readable 413; waitress cuts off the absurd.
+    spool = 8 * app.config["MAX_CONTENT_LENGTH"]
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        clear_untrusted_proxy_headers=False,
+        max_request_body_size=spool,
+    )
 
 
 def _partner(session: Session, public_id: str) -> Partner:

@@ -18,7 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "FLOW_MAX_AGE": 15 * 60,
     # Lifetime of OAuth access tokens from POST /api/v1/token, in seconds.
     "API_TOKEN_TTL": 15 * 60,
-    # Partner API requests per partner per minute, per process.
+    # Partner API requests per partner per minute, counted in RATELIMIT_STORAGE_URI.
     "API_RATE_LIMIT": 600,
     # Failed logins per email and address within the window (seconds) before a pause.
     "LOGIN_FAILURE_LIMIT": 10,
@@ -51,4 +51,27 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     # Bearer token for GET /metrics; None means /metrics answers loopback only (404 elsewhere).
     "METRICS_TOKEN": None,
+    # -- Bodies, shared rate limits, password hashing (security revision 2, holes 3, 4, 7) --
+    # Pages: the largest honest form, a consent of 10,000 ticked numbers, is ~400 KB.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # The hub's forms are urlencoded; these bound a multipart body (per field, and parts).
+    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    "MAX_FORM_PARTS": 1000,
+    # The JSON doors (/api/, /messaging/, /ops/): no request of theirs needs more.
+    "API_MAX_CONTENT_LENGTH": 64 * 1024,
+    # Where every process counts its limits: memory:// (this process only) or redis://host:6379.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STRATEGY": "sliding-window-counter",
+    "RATELIMIT_KEY_PREFIX": "onboarding",
+    # Failed logins from one address (any e-mail), and from everywhere, within LOGIN_FAILURE_WINDOW.
+    "LOGIN_ADDRESS_FAILURE_LIMIT": 100,
+    "LOGIN_TOTAL_FAILURE_LIMIT": 1000,
+    # Per client address (IPv6: per /64); the syntax of flask-limiter, e.g. "20 per hour".
+    "SIGNUP_RATE_LIMIT": "20 per hour",
+    "TOKEN_RATE_LIMIT": "60 per minute",
+    # Password hashes (argon2id) computed at once per process; 0 means one per CPU (one hash
+    # already keeps a core busy for ~0.15 s). A request that waits longer than PASSWORD_HASH_WAIT
+    # seconds for a slot gets 503 with Retry-After instead of holding a server thread.
+    "PASSWORD_HASH_CONCURRENCY": 0,
+    "PASSWORD_HASH_WAIT": 0.25,
 }

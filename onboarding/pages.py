@@ -1,4 +1,4 @@
-"""Readable HTML error pages for every refusal."""
+"""Readable HTML error pages for every refusal; problem+json under the JSON doors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,16 @@ from werkzeug.exceptions import HTTPException
 
 from onboarding.db import get_session
 
+# The doors that speak JSON: their refusals are problem+json, their bodies small.
+JSON_DOORS = ("/api/", "/messaging/", "/ops/")
+
+# Titles a person understands, where werkzeug's names are protocol terms.
+TITLES = {
+    413: "Too large",
+    429: "Too many attempts",
+    503: "Busy",
+}
+
 
 def error_page(status: int, title: str, message: str, **context: object) -> tuple[str, int]:
     get_session().rollback()  # a refused request leaves the database as it was
@@ -16,15 +26,23 @@ def error_page(status: int, title: str, message: str, **context: object) -> tupl
     ), status
 
 
-API_PREFIXES = ("/api/", "/messaging/", "/ops/")
-
-
 def _http_error(error: HTTPException) -> Response | tuple[str, int]:
-    if request.path.startswith(API_PREFIXES):
+    status = error.code or 500
+    retry_after = getattr(error, "retry_after", None)  # 429 and 503 say when to come back
+    seconds = retry_after if isinstance(retry_after, int) else None
+    if request.path.startswith(JSON_DOORS):
         from onboarding.partner_api.errors import ApiError, problem
 
-        return problem(ApiError(error.code or 500, error.description or error.name))
-    return error_page(error.code or 500, error.name, error.description or "")
+        refusal = ApiError(status, error.description or error.name)
+        if seconds:
+            refusal.extra["retry_after"] = seconds
+        return problem(refusal)
+    page = error_page(status, TITLES.get(status, error.name), error.description or "")
+    if not seconds:
+        return page
+    response = Response(*page)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:

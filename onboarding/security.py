@@ -1,32 +1,88 @@
-"""Password hashing, secrets that are shown once, and the HTTP security headers."""
+"""Password hashing, secrets that are shown once, request bodies, and the HTTP security
+headers."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import os
+import re
 import secrets
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, Request, Response, abort, request
+from authlib.common.security import is_secure_transport
+from flask import Flask, Request, Response, abort, current_app, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import ServiceUnavailable
+
+from onboarding.pages import JSON_DOORS
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the email is unknown, so both answers take as long.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Verified against when the email is unknown, so both answers take as long: made by the hasher
+# in use (its parameters set the cost), once.
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy[1]
+
+
+HASHING_RETRY_AFTER = 2  # seconds
+_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
+_slot_wait = 0.25
+
+
+class HashingBusy(ServiceUnavailable):
+    """Every password-hashing slot stayed taken for the whole wait: answer 503 at once rather
+    than queue behind a password-spraying burst (each argon2 hash costs ~0.15 s of a core)."""
+
+    description = "The hub is busy checking passwords. Please try again in a moment."
+
+    def __init__(self) -> None:
+        super().__init__(retry_after=HASHING_RETRY_AFTER)
+
+
+def limit_hashing(concurrency: int, wait: float) -> None:
+    """At most `concurrency` (0: one per CPU) argon2 computations at once in this process; a
+    caller waits at most `wait` seconds for a slot. Per process, like the CPU the hashes use."""
+    global _slots, _slot_wait
+    _slots = threading.BoundedSemaphore(concurrency or os.cpu_count() or 1)
+    _slot_wait = wait
+
+
+@contextmanager
+def _hashing_slot() -> Iterator[None]:
+    slots = _slots  # release the semaphore that was acquired, even if limit_hashing ran since
+    if not slots.acquire(timeout=_slot_wait):
+        raise HashingBusy()
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing_slot():
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    with _hashing_slot():
+        try:
+            verified = _hasher.verify(password_hash or _dummy_hash(), password)
+        except (VerificationError, InvalidHashError):
+            return False
+    return verified and password_hash is not None
 
 
 def password_needs_rehash(password_hash: str) -> bool:
@@ -84,7 +140,16 @@ def set_security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if not _is_static_file():
+        # Pages and answers carry clients' data, credentials and single-use tokens: no browser
+        # or proxy cache may keep them (nor the back button bring them back).
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _is_static_file() -> bool:
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -95,32 +160,108 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or current.is_secure
 
 
+# -- transport ------------------------------------------------------------------------------------
+
+
+def secure_transport() -> bool:
+    """Whether this request came over HTTPS, or over http to a loopback host (development).
+    Credentials sent otherwise have crossed the network in the clear. Behind a TLS proxy this
+    needs ONBOARDING_PROXY_FIX, so that the proxy's X-Forwarded-Proto counts."""
+    return request.is_secure or bool(is_secure_transport(request.url))
+
+
+# -- request bodies -------------------------------------------------------------------------------
+
+MAX_JSON_DEPTH = 32  # the API's bodies nest two levels; far more is an attack on the parser
+# What can change the nesting depth: a quote (string starts or ends), an escape inside a
+# string, a bracket. Everything between is skipped by the regex engine.
+_JSON_STRUCTURE = re.compile(r'"|\\.|[\[\]{}]', re.DOTALL)
+
+
+class UnreadableJson(ValueError):
+    """A JSON body this hub will not read; the message says why and is safe to show."""
+
+
+def limit_body() -> None:
+    """Refuse a body larger than this door accepts by its declared length, before anything
+    reads it; a body without a declared length is cut at the same limit while it is read."""
+    if request.path.startswith(JSON_DOORS):
+        request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        abort(413, f"The request body is too large: at most {limit // 1024} KiB are accepted.")
+
+
+def read_json() -> Any:
+    """The request's JSON body. Only routes that want JSON call this; nothing parses a body
+    before routing. Raises UnreadableJson for malformed, non-UTF-8, too deeply nested or
+    NUL-carrying JSON; a body over the size limit is a 413 (werkzeug's RequestEntityTooLarge)."""
+    try:
+        text = request.get_data(cache=True).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnreadableJson("The body is not UTF-8.") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise UnreadableJson(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep.")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise UnreadableJson("The body is not valid JSON.") from None
+    if contains_nul(value):
+        raise UnreadableJson("The request contains a NUL character.")
+    return value
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in `text`, found without parsing it (so
+    without recursion), in one pass; brackets inside strings do not count."""
+    depth = deepest = 0
+    in_string = False
+    for match in _JSON_STRUCTURE.finditer(text):
+        mark = match.group()
+        if mark == '"':
+            in_string = not in_string
+        elif in_string:
+            continue  # an escape, or a bracket that is text
+        elif mark in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif mark in "]}":
+            depth -= 1
+    return deepest
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a NUL occurs in any string or key of a parsed JSON value; walks with a list, so
+    no nesting can exhaust the stack."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def refuse_nul_characters() -> None:
     """No input may carry a NUL: PostgreSQL's text columns refuse it, so it would turn a
-    harmless miss (unknown id, wrong email) into a server error."""
+    harmless miss (unknown id, wrong email) into a server error. JSON bodies are checked by
+    read_json, where a route reads them."""
     texts = [request.path]
     texts += [value for _, values in request.args.lists() for value in values]
     if request.form:
         texts += [value for _, values in request.form.lists() for value in values]
-    if request.is_json:
-        texts += list(_strings(request.get_json(silent=True)))
     if any("\x00" in text for text in texts):
         abort(400, "The request contains a NUL character.")
 
 
-def _strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+    limit_hashing(app.config["PASSWORD_HASH_CONCURRENCY"], app.config["PASSWORD_HASH_WAIT"])
+    app.before_request(limit_body)  # first: nothing may read a body before its size is checked
     app.before_request(refuse_nul_characters)
     app.after_request(set_security_headers)

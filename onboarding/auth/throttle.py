@@ -1,81 +1,36 @@
-"""Slows password guessing on both login forms.
+"""Slows password guessing and spraying on every login form.
 
-After `limit` failed logins for one email from one address within `window` seconds, further
-attempts from there are refused (even with the right password) until the oldest failure ages
-out. Keyed by email *and* address, so a stranger cannot lock a user out from everywhere.
-Counted per process, like the API rate limit (docs/operations.md).
+Failed logins are counted per e-mail and address, per address, and overall, in the store every
+process shares (`onboarding.limits.LoginFailures`); past any of the three, further attempts are
+refused (even with the right password) until the count has room again. Keyed per e-mail *and*
+address for one person's password, so a stranger cannot lock a user out from everywhere.
 """
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-from collections import deque
-
-from flask import Flask, current_app, request
 from sqlalchemy.orm import Session
 
 from onboarding.accounts import User, authenticate, normalize_email
 from onboarding.errors import DomainError
-
-Key = tuple[str, str, str]
+from onboarding.limits import LoginFailures, minutes
 
 
 class TooManyAttempts(DomainError):
     def __init__(self, retry_after: int) -> None:
-        minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__(f"Too many failed attempts. Try again in {minutes} minute(s).")
+        super().__init__(f"Too many failed attempts. Try again in {minutes(retry_after)}.")
         self.retry_after = retry_after
 
 
-class LoginThrottle:
-    def __init__(self, limit: int = 10, window: float = 15 * 60) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[Key, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def retry_after(self, key: Key, now: float) -> int:
-        """Seconds until `key` may try again; 0 when it may now."""
-        with self._lock:
-            failures = self._recent(key, now)
-            if len(failures) < self.limit:
-                return 0
-            return max(1, math.ceil(failures[0] + self.window - now))
-
-    def failed(self, key: Key, now: float) -> None:
-        with self._lock:
-            self._recent(key, now).append(now)
-
-    def succeeded(self, key: Key) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-    def _recent(self, key: Key, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-
 def attempt_login(session: Session, kind: type[User], email: str, password: str) -> User | None:
-    """accounts.authenticate behind the throttle; raises TooManyAttempts when refused."""
-    throttle: LoginThrottle = current_app.extensions["login_throttle"]
-    key = (kind.__name__, normalize_email(email), request.remote_addr or "")
-    now = time.monotonic()
-    wait = throttle.retry_after(key, now)
+    """accounts.authenticate behind the limits; raises TooManyAttempts when refused, and
+    security.HashingBusy (503) when no password-hashing slot frees up in time."""
+    failures = LoginFailures(kind.__name__, normalize_email(email))
+    wait = failures.retry_after()
     if wait:
         raise TooManyAttempts(wait)
     user = authenticate(session, kind, email, password)
     if user is None:
-        throttle.failed(key, now)
+        failures.failed()
     else:
-        throttle.succeeded(key)
+        failures.succeeded()
     return user
-
-
-def init_app(app: Flask) -> None:
-    app.extensions["login_throttle"] = LoginThrottle(
-        app.config["LOGIN_FAILURE_LIMIT"], app.config["LOGIN_FAILURE_WINDOW"]
-    )

@@ -15,6 +15,7 @@ from onboarding.consent.flow import FlowError
 from onboarding.consent.views import consent_url, load_flow, refuse_flow, wrong_account
 from onboarding.db import get_session
 from onboarding.errors import DomainError
+from onboarding.limits import per_address
 from onboarding.models import ClientUser
 from onboarding.pages import error_page
 from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel
@@ -52,6 +53,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@per_address("SIGNUP_RATE_LIMIT")
 def signup() -> Response | tuple[str, int] | str:
     token = request.values.get("flow")
     if not token:

@@ -3,8 +3,10 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from onboarding.db import get_session
+from onboarding.partner_api.auth import USE_HTTPS
 from onboarding.partner_api.errors import ApiError, problem
 from onboarding.permissions.keys import channel_for_key
+from onboarding.security import secure_transport
 
 bp = Blueprint("messaging", __name__, url_prefix="/messaging/v1")
 
@@ -18,6 +20,8 @@ def _api_error(error: ApiError) -> Response:
 def channel() -> Response:
     """Which channel this key belongs to; 401 once the key is revoked."""
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if key and not secure_transport():
+        raise ApiError(400, USE_HTTPS)
     found = channel_for_key(get_session(), key) if scheme.lower() == "bearer" and key else None
     if found is None:
         raise ApiError(401, "The channel API key is missing, unknown or revoked.")

@@ -1,4 +1,5 @@
-"""Who is calling: a partner API key (`X-API-Key`) or an OAuth bearer token, never both."""
+"""Who is calling: a partner API key (`X-API-Key`) or an OAuth bearer token, never both, and
+only over HTTPS (or loopback http); then the partner's rate limit."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from authlib.oauth2 import OAuth2Error
 from flask import current_app, request
 from sqlalchemy import select
 
+from onboarding import limits
 from onboarding.db import get_session
+from onboarding.limits import per_minute
 from onboarding.models import OAuthClient, Partner, PartnerApiKey
 from onboarding.partner_api.errors import ApiError
 from onboarding.partner_api.oauth import bearer_token
-from onboarding.partner_api.ratelimit import RateLimiter
-from onboarding.security import hash_secret
+from onboarding.security import hash_secret, secure_transport
+
+USE_HTTPS = "Use HTTPS: credentials sent over plain http are refused (http only on loopback)."
 
 
 def authenticate() -> tuple[Partner, str]:
@@ -25,6 +29,8 @@ def authenticate() -> tuple[Partner, str]:
     bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
     if api_key is not None and bearer:
         raise ApiError(400, "Send either X-API-Key or an Authorization header, not both.")
+    if (api_key is not None or bearer) and not secure_transport():
+        raise ApiError(400, USE_HTTPS)
     if api_key is not None:
         row = session.scalar(
             select(PartnerApiKey).where(
@@ -52,8 +58,8 @@ def partner_required(view: Callable[..., Any]) -> Callable[..., Any]:
         partner, actor = authenticate()
         if partner.public_id != partner_id:
             raise ApiError(403, "These credentials belong to another partner.")
-        limiter: RateLimiter = current_app.extensions["rate_limiter"]
-        retry_after = limiter.hit(partner.public_id)
+        limit = per_minute(current_app.config["API_RATE_LIMIT"])
+        retry_after = limits.hit(limit, "api", partner.public_id)
         if retry_after:
             raise ApiError(429, "Too many requests; slow down.", retry_after=retry_after)
         return view(partner, actor, **kwargs)

@@ -245,6 +245,7 @@ def refusals(*statuses: int) -> dict[str, Any]:
         403: "Another partner's path (`forbidden`)",
         404: "Not one of this partner's objects (`not_found`)",
         409: "Conflict",
+        413: "Body larger than the API accepts (64 KiB by default)",
         415: "Not a JSON body",
         429: "Rate limited (`rate_limited`); see `retry_after`",
     }
@@ -294,6 +295,7 @@ def operation(
             "required": True,
             "content": {"application/json": {"schema": ref(body)}},
         }
+        spec["responses"] = {**responses, **refusals(413)}
     return spec
 
 
@@ -428,10 +430,12 @@ PATHS: dict[str, Any] = {
                 "200": answer("Token", "A short-lived bearer token"),
                 "400": answer(
                     "OAuthError",
-                    "RFC 6749 §5.2: `unsupported_grant_type`, `invalid_request`, or "
-                    "`invalid_client` when the credentials came in the form body",
+                    "RFC 6749 §5.2: `unsupported_grant_type`, `invalid_request` (also over "
+                    "plain http to a non-loopback host: use HTTPS), or `invalid_client` when "
+                    "the credentials came in the form body",
                 ),
                 "401": answer("OAuthError", "`invalid_client` (HTTP Basic credentials)"),
+                **refusals(413, 429),
             },
         }
     },

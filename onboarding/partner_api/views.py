@@ -15,6 +15,7 @@ from onboarding.consent.request import KNOWN, MAX_CHANNELS
 from onboarding.db import get_session
 from onboarding.errors import DomainError
 from onboarding.ids import PUBLIC_ID
+from onboarding.limits import per_address
 from onboarding.models import ApiKey, AuditEvent, Channel, Client, Partner, Permission, Side
 from onboarding.partner_api import oauth
 from onboarding.partner_api.auth import partner_required
@@ -34,6 +35,7 @@ from onboarding.partners.service import update_settings
 from onboarding.permissions.consents import find_consent
 from onboarding.permissions.events import as_document
 from onboarding.permissions.keys import generate_api_key
+from onboarding.security import UnreadableJson, read_json, secure_transport
 from onboarding.webhooks import service as webhooks
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
@@ -53,8 +55,14 @@ def _domain_error(error: DomainError) -> Response:
 
 
 @bp.post("/token")
+@per_address("TOKEN_RATE_LIMIT")
 def token() -> Response:
     """OAuth 2.0 client credentials; errors follow RFC 6749 §5.2 (`invalid_client`, ...)."""
+    if not secure_transport():
+        # Authlib would raise InsecureTransportError (a 500); RFC 6749 §1.6/§3.2 require TLS.
+        return oauth_error(
+            400, "invalid_request", "Use HTTPS: the token endpoint does not answer plain http."
+        )
     response: Response = current_app.extensions["oauth_server"].create_token_response()
     if (
         response.status_code in (400, 401)
@@ -62,12 +70,16 @@ def token() -> Response:
         and (response.json.get("error") == "invalid_client")
     ):
         # One answer for an unknown client and a wrong secret, so neither tells which ids exist.
-        response = jsonify(
-            error="invalid_client", error_description="Client authentication failed."
-        )
-        response.status_code = 401
+        response = oauth_error(401, "invalid_client", "Client authentication failed.")
         response.headers["WWW-Authenticate"] = 'Basic realm="partner-api"'
-        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def oauth_error(status: int, error: str, description: str) -> Response:
+    """An RFC 6749 §5.2 error answer."""
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -279,9 +291,13 @@ def _channel(session: Session, partner: Partner, public_id: str) -> Channel:
 
 
 def _json_body() -> dict[str, Any]:
+    """The body as a JSON object: parsed here, by the route that wants it, never before routing."""
     if not request.is_json:
         raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = read_json()
+    except UnreadableJson as error:
+        raise ApiError(400, str(error)) from None
     if not isinstance(body, dict):
         raise ApiError(400, "The body is not a JSON object.")
     return body
@@ -296,9 +312,7 @@ def _string(body: dict[str, Any], name: str) -> str:
 
 def init_app(app: Any) -> None:
     from onboarding import csrf
-    from onboarding.partner_api.ratelimit import RateLimiter
 
     csrf.exempt(bp)
     oauth.init_app(app)
-    app.extensions["rate_limiter"] = RateLimiter(app.config["API_RATE_LIMIT"])
     app.register_blueprint(bp)
