@@ -16,6 +16,7 @@ Each mail `NAME` is three templates: `mail/NAME.subject.txt`, `mail/NAME.txt` an
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,8 @@ def compose(name: str, to: str, **context: Any) -> EmailMultiAlternatives:
 def send_after_commit(session: Session, message: EmailMultiAlternatives, kind: str) -> Delivery:
     """Send `message` once `session` commits; drop it if the session rolls back instead."""
     delivery = Delivery(message=message, kind=kind)
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any query still drops the mail
     pending: list[Delivery] | None = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []
@@ -110,8 +113,12 @@ def _drop_pending(session: Session, previous: Any) -> None:
 
 
 def _send(delivery: Delivery) -> bool:
+    connection = Mail().get_connection()
     try:
-        return bool(delivery.message.send())
+        return bool(connection.send_messages([delivery.message]))
     except Exception:  # an SMTP or network failure: the page says so, the log says why
         log.exception("Could not send the %s mail", delivery.kind)
         return False
+    finally:
+        with suppress(Exception):  # a failed conversation leaves the socket open otherwise
+            connection.close()
