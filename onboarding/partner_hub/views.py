@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from onboarding.auth.session import current_partner_user, log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
+from onboarding.clients.service import verified_clients
 from onboarding.consent.links import permission_link
 from onboarding.db import get_session
 from onboarding.errors import DomainError, InvalidInput
@@ -187,6 +188,7 @@ def _client_page(
         new_key=new_key,
         form=EmptyForm(),
         trail=activity(session, user.partner, client=found, limit=10),
+        email_verified=found.id in verified_clients(session, [found]),
     ), status
 
 
