@@ -54,12 +54,11 @@ class Arrived:
         return self.part("text/html")
 
     def link(self) -> str:
-        """The one link of the text part that leads into the hub, as a path and query for the
-        test client."""
-        links = [url for url in LINK.findall(self.text) if urlsplit(url).path != "/"]
-        hub = [url for url in links if not url.rstrip("/").endswith(".test")]
-        assert len(hub) == 1, hub
-        parts = urlsplit(hub[0])
+        """The one link of the text part that leads to a page of the hub, as a path and query
+        for the test client."""
+        links = [url for url in LINK.findall(self.text) if urlsplit(url).path not in ("", "/")]
+        assert len(links) == 1, links  # the footer names the hub's bare address only
+        parts = urlsplit(links[0])
         return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
