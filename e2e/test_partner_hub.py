@@ -129,7 +129,7 @@ def test_partner_generates_a_key_for_a_shared_number_and_not_for_a_missing_one(
     assert_accessible(page)
 
     open_section(page, "Team", "Team")
-    expect(page.get_by_role("heading", name="Add a member")).to_be_visible()
+    expect(page.get_by_role("heading", name="Invite someone")).to_be_visible()
     assert_accessible(page)
 
 

@@ -34,8 +34,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    from onboarding import cli, db, limits, observability, pages, security
+    from onboarding import cli, db, limits, mail, observability, pages, security
+    from onboarding.accounts.views import bp as accounts_bp
     from onboarding.auth.views import bp as auth_bp
+    from onboarding.client_hub import account as _client_account  # noqa: F401 (adds its routes)
     from onboarding.client_hub.views import bp as client_hub_bp
     from onboarding.consent.views import bp as consent_bp
     from onboarding.messaging import views as messaging
@@ -47,12 +49,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     security.init_app(app)
     limits.init_app(app)
+    mail.init_app(app)
     csrf.init_app(app)
     pages.init_app(app)
     cli.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(consent_bp)
     app.register_blueprint(client_hub_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(partner_hub_bp)
     partner_api.init_app(app)
     messaging.init_app(app)

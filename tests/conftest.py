@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from onboarding import create_app, security
 from tests.databases import backends, migrated_database
+from tests.mailbox import mailbox, no_mail_server  # noqa: F401 (fixtures for every test module)
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 FLOW = re.compile(r'name="flow" type="hidden" value="([^"]+)"')

@@ -328,6 +328,7 @@ def test_client_list_shows_each_clients_fields(
             "name": "Acme Ltd",
             "partner_payload": "crm-7",
             "all_channels": False,
+            "email_verified": False,
             "created_at": body["clients"][0]["created_at"],
         }
     ]

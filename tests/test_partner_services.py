@@ -12,6 +12,7 @@ from onboarding.accounts import authenticate
 from onboarding.errors import ChannelNotRunning, NotAllowed, NotFound, PermissionMissing
 from onboarding.models import BillingModel, ChannelStatus, GrantedVia, PartnerUser, Side
 from onboarding.partners import service as partners
+from onboarding.partners import team as staff
 from onboarding.permissions.keys import can_generate, generate_api_key
 from onboarding.permissions.service import grant
 from onboarding.security import hash_secret
@@ -76,19 +77,20 @@ def test_removing_a_redirect_url_moves_the_next_one_up(db: Session) -> None:
     assert [(entry.url, entry.position) for entry in partner.redirect_urls] == [(second, 0)]
 
 
-def test_only_owners_add_members(db: Session) -> None:
+def test_only_owners_invite_and_an_invitee_joins_with_their_own_password(db: Session) -> None:
     partner = make_partner(db, billing=BillingModel.PARTNER_PAYMENT)
     owner = partners.create_partner_user(
         db, partner, email="boss@p.example", password=PASSWORD, role="owner"
     )
-    member = partners.add_member(db, owner, email="Staff@P.example", password=PASSWORD)
+    sent = staff.invite(db, owner, email="Staff@P.example", role="member")
+    member = staff.accept_invite(db, sent.token, password=PASSWORD)
     assert (member.role, member.partner_id, member.email) == (
         "member",
         partner.id,
         "staff@p.example",
     )
     with pytest.raises(NotAllowed):
-        partners.add_member(db, member, email="other@p.example", password=PASSWORD)
+        staff.invite(db, member, email="other@p.example", role="member")
     assert [user.email for user in partners.team(db, partner)] == [owner.email, member.email]
     assert partners.may_administer(owner) and not partners.may_administer(member)
     assert authenticate(db, PartnerUser, "BOSS@p.example", PASSWORD) == owner

@@ -7,6 +7,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from onboarding.accounts import mails
+from onboarding.accounts.mails import VERIFICATION_NOT_SENT
 from onboarding.auth.forms import FlowForm, LoginForm, NumberForm, SignupForm
 from onboarding.auth.session import current_client_user, log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
@@ -80,6 +82,7 @@ def signup() -> Response | tuple[str, int] | str:
                 password=form.password.data,
                 partner_payload=flow.request.partner_payload,
             )
+            verification = mails.verification(session, user)
             session.commit()
         except DomainError as error:
             session.rollback()
@@ -90,6 +93,10 @@ def signup() -> Response | tuple[str, int] | str:
         else:
             log_in(user)
             session.commit()
+            if verification.sent:
+                flash(f"We sent a link to {user.email} to verify your address.", "info")
+            else:
+                flash(VERIFICATION_NOT_SENT, "error")
             return redirect(url_for("auth.numbers", flow=token), 303)
         status = 400
     elif form.is_submitted():

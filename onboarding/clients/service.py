@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -57,6 +59,21 @@ def add_client_user(session: Session, client: Client, *, email: str, password: s
     session.add(user)
     session.flush()
     return user
+
+
+def verified_clients(session: Session, clients: Sequence[Client]) -> set[int]:
+    """The ids of those `clients` whose e-mail address is verified (SPEC §5.4), in one query.
+    A client has one user today; should it have more, one verified address is enough."""
+    if not clients:
+        return set()
+    return set(
+        session.scalars(
+            select(ClientUser.client_id).where(
+                ClientUser.client_id.in_([client.id for client in clients]),
+                ClientUser.email_verified_at.is_not(None),
+            )
+        )
+    )
 
 
 def search_condition(q: str) -> ColumnElement[bool]:

@@ -82,6 +82,11 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"},
             "partner_payload": {"type": ["string", "null"]},
             "all_channels": {"type": "boolean"},
+            "email_verified": {
+                "type": "boolean",
+                "description": "The client's user followed the verification link mailed at "
+                "signup (SPEC §5.4). Clients made by the operator's CLI start unverified.",
+            },
             "created_at": TIME,
         }
     ),
@@ -192,6 +197,12 @@ SCHEMAS: dict[str, Any] = {
                     "api_key.created",
                     "channel.status_changed",
                     "webhook.test",
+                    # The partner's own staff (feed only, never sent as webhooks).
+                    "staff.invited",
+                    "staff.invite_revoked",
+                    "staff.joined",
+                    "staff.removed",
+                    "staff.role_changed",
                 ]
             },
             "created_at": TIME,

@@ -26,12 +26,13 @@ def partner_json(partner: Partner) -> dict[str, Any]:
     }
 
 
-def client_json(client: Client) -> dict[str, Any]:
+def client_json(client: Client, *, email_verified: bool) -> dict[str, Any]:
     return {
         "id": client.public_id,
         "name": client.name,
         "partner_payload": client.partner_payload,
         "all_channels": client.all_channels,
+        "email_verified": email_verified,
         "created_at": timestamp(client.created_at),
     }
 

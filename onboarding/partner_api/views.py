@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
-from onboarding.clients.service import search_condition
+from onboarding.clients.service import search_condition, verified_clients
 from onboarding.consent.links import permission_link
 from onboarding.consent.request import KNOWN, MAX_CHANNELS
 from onboarding.db import get_session
@@ -126,15 +126,25 @@ def list_clients(partner: Partner, actor: str) -> Response:
     query = select(Client).where(Client.partner_id == partner.id)
     if q := request.args.get("q", "").strip():
         query = query.where(search_condition(q))
-    clients, next_cursor = page(get_session(), query, Client.id)
-    return jsonify(listing("clients", [client_json(c) for c in clients], next_cursor))
+    session = get_session()
+    clients, next_cursor = page(session, query, Client.id)
+    verified = verified_clients(session, clients)
+    items = [client_json(c, email_verified=c.id in verified) for c in clients]
+    return jsonify(listing("clients", items, next_cursor))
 
 
 @bp.get("/partners/<partner_id>/clients/<client_id>")
 @partner_required
 def get_client(partner: Partner, actor: str, client_id: str) -> Response:
-    client = _client(get_session(), partner, client_id)
-    return jsonify({**client_json(client), "channels": [channel_json(c) for c in client.channels]})
+    session = get_session()
+    client = _client(session, partner, client_id)
+    verified = client.id in verified_clients(session, [client])
+    return jsonify(
+        {
+            **client_json(client, email_verified=verified),
+            "channels": [channel_json(c) for c in client.channels],
+        }
+    )
 
 
 @bp.get("/partners/<partner_id>/channels")

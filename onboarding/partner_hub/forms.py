@@ -10,9 +10,9 @@ from wtforms import (
     StringField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from onboarding.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from onboarding.consent.request import MAX_STATE
 from onboarding.partners.redirects import MAX_LENGTH as MAX_URL
 
@@ -50,13 +50,21 @@ class RotateSecretForm(FlaskForm):
     at_once = BooleanField("Stop signing with the current secret at once (after a leak)")
 
 
-class MemberForm(FlaskForm):
+ROLES = [SelectChoice("member", "Member"), SelectChoice("owner", "Owner")]
+
+
+class InviteForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(
-        "Initial password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. Pass it on safely.",
+    role = SelectField(
+        "Role",
+        choices=ROLES,
+        default="member",
+        description="Owners also manage the team and the integration settings.",
     )
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLES)
 
 
 class LinkForm(FlaskForm):

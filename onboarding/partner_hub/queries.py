@@ -165,6 +165,12 @@ def _what(event: AuditEvent) -> str:
         return f"{text} (via {VIA.get(via, via)})"
     if event.type == "api_key.created":
         return f"{text} ({data.get('prefix', '')}…, by the {data.get('created_by', '')})"
+    if event.type == "staff.role_changed":
+        return f"{text}: {data.get('email', '')}, {data.get('from', '')} → {data.get('to', '')}"
+    if event.type.startswith("staff.") and "role" in data:
+        return f"{text}: {data.get('email', '')} ({data['role']})"
+    if event.type.startswith("staff."):
+        return f"{text}: {data.get('email', '')}"
     return text
 
 

@@ -1,4 +1,5 @@
-"""Logging in and out, clients and their channel keys, activity, webhook log, team."""
+"""Logging in and out, clients and their channel keys, activity, webhook log. The team is in
+`team.py`, the user's own account in `account.py`."""
 
 from __future__ import annotations
 
@@ -8,25 +9,24 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import IntegrityError
 
 from onboarding.auth.session import current_partner_user, log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
+from onboarding.clients.service import verified_clients
 from onboarding.consent.links import permission_link
 from onboarding.db import get_session
-from onboarding.errors import Conflict, DomainError, InvalidInput
+from onboarding.errors import DomainError, InvalidInput
 from onboarding.models import ApiKey, Channel, Client, PartnerUser, Side
 from onboarding.partner_hub import bp
 from onboarding.partner_hub.access import (
     login_required,
     own_channel,
     own_client,
-    owner_required,
     refusal_page,
 )
-from onboarding.partner_hub.forms import EmptyForm, LoginForm, MemberForm
+from onboarding.partner_hub.forms import EmptyForm, LoginForm
 from onboarding.partner_hub.queries import activity, deliveries, find_clients
-from onboarding.partners.service import add_member, may_administer, team
+from onboarding.partners.service import may_administer
 from onboarding.permissions.keys import can_generate, generate_api_key, live_keys
 from onboarding.permissions.service import is_shared
 
@@ -188,6 +188,7 @@ def _client_page(
         new_key=new_key,
         form=EmptyForm(),
         trail=activity(session, user.partner, client=found, limit=10),
+        email_verified=found.id in verified_clients(session, [found]),
     ), status
 
 
@@ -216,40 +217,3 @@ def activity_log(user: PartnerUser) -> ResponseReturnValue:
 def webhooks(user: PartnerUser) -> ResponseReturnValue:
     page = deliveries(get_session(), user.partner, _page_number())
     return render_template("partner_hub/webhooks.html", page=page, test_form=EmptyForm())
-
-
-# -- the team -------------------------------------------------------------------------------------
-
-
-@bp.get("/team")
-@login_required
-def team_page(user: PartnerUser) -> ResponseReturnValue:
-    return _team(user, MemberForm(formdata=None))
-
-
-@bp.post("/team")
-@login_required
-@owner_required
-def add_team_member(user: PartnerUser) -> ResponseReturnValue:
-    form = MemberForm()
-    if form.validate_on_submit():
-        session = get_session()
-        try:
-            member = add_member(session, user, email=form.email.data, password=form.password.data)
-            session.commit()
-        except (InvalidInput, Conflict) as error:
-            session.rollback()
-            form.email.errors.append(str(error))
-        except IntegrityError:  # the same email was added a moment ago
-            session.rollback()
-            form.email.errors.append("A partner user with this email exists already.")
-        else:
-            flash(f"Added {member.email} as a member.", "success")
-            return redirect(url_for("partner_hub.team_page"), 303)
-    return _team(user, form, status=400)
-
-
-def _team(user: PartnerUser, form: MemberForm, status: int = 200) -> ResponseReturnValue:
-    return render_template(
-        "partner_hub/team.html", members=team(get_session(), user.partner), form=form
-    ), status

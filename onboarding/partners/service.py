@@ -183,6 +183,9 @@ def require_owner(user: PartnerUser) -> None:
         raise NotAllowed("Only an owner of your partner account can do this.")
 
 
+# Invitations, removals and roles: onboarding/partners/team.py.
+
+
 def team(session: Session, partner: Partner) -> list[PartnerUser]:
     """The partner's users, owners first, then in the order they joined."""
     return list(
@@ -192,12 +195,6 @@ def team(session: Session, partner: Partner) -> list[PartnerUser]:
             .order_by(PartnerUser.role.desc(), PartnerUser.id)
         )
     )
-
-
-def add_member(session: Session, by: PartnerUser, *, email: str, password: str) -> PartnerUser:
-    """An owner adds a member to their own partner; members cannot add anyone."""
-    require_owner(by)
-    return create_partner_user(session, by.partner, email=email, password=password, role="member")
 
 
 # -- Partner API credentials: shown once, stored as hashes, revocable ----------------------------

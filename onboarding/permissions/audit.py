@@ -18,6 +18,11 @@ DESCRIPTIONS = {
     "permission.revoked": "Permission removed",
     "api_key.created": "API key generated",
     "webhook.test": "Test webhook sent",
+    "staff.invited": "Invited to the team",
+    "staff.invite_revoked": "Invitation withdrawn",
+    "staff.joined": "Joined the team",
+    "staff.removed": "Removed from the team",
+    "staff.role_changed": "Role changed",
 }
 
 # How a permission changed, in the activity pages' words ("Permission granted via ...").

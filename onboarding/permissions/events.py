@@ -18,9 +18,11 @@ def record(
     partner: Partner,
     client: Client | None,
     actor: str,
+    webhook: bool = True,
     **data: Any,
 ) -> AuditEvent:
-    """Add an event (and its webhook delivery) to the caller's transaction."""
+    """Add an event (and, unless `webhook` is False, its webhook delivery) to the caller's
+    transaction. Events without a webhook still show in the activity pages and the feed."""
     # Hold the partner's row until commit, so that its events get their ids (the feed's and the
     # outbox's order) in commit order: a poller reading `after=<id>` then never skips one.
     session.execute(select(Partner.id).where(Partner.id == partner.id).with_for_update())
@@ -34,7 +36,7 @@ def record(
         data=data,
     )
     session.add(event)
-    if partner.webhook_url:
+    if webhook and partner.webhook_url:
         session.flush()
         session.add(WebhookOutbox(event_id=event.id, partner_id=partner.id))
     return event

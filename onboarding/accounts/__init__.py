@@ -1,4 +1,6 @@
-"""Rules shared by client and partner logins."""
+"""Accounts of both kinds of user: the rules shared by client and partner logins (here), signed
+account links (`tokens`), password reset, e-mail verification and password change (`service`),
+their pages (`views`) and the limits on mail they send (`limits`)."""
 
 from __future__ import annotations
 
@@ -27,11 +29,16 @@ def check_new_login(email: str, password: str) -> str:
         validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as error:
         raise InvalidInput(f"This email address is not valid: {error}") from None
+    check_new_password(password)
+    return normalize_email(email)
+
+
+def check_new_password(password: str) -> None:
+    """Refuse a password that may not be chosen (at signup, reset, change, or joining staff)."""
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidInput(
             f"Choose a password of {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters."
         )
-    return normalize_email(email)
 
 
 User = TypeVar("User", ClientUser, PartnerUser)

@@ -1,0 +1,42 @@
+"""The account pages' forms; each POST carries its CSRF token through one of them."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from onboarding.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+NEW_PASSWORD_HINT = f"At least {MIN_PASSWORD_LENGTH} characters."
+
+
+def _new_password(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        description=NEW_PASSWORD_HINT,
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    flow = HiddenField()
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _new_password("New password")
+    flow = HiddenField()
+
+
+class AcceptInviteForm(FlaskForm):
+    password = _new_password("Choose a password")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    new_password = _new_password("New password")
+
+
+class ButtonForm(FlaskForm):
+    """A button that posts nothing but its CSRF token (log out everywhere, send the link again)."""
