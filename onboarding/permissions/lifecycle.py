@@ -6,6 +6,8 @@ Like the permission services this adds to the caller's session and never commits
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -42,6 +44,7 @@ def set_status(session: Session, channel: Channel, status: str, actor: str) -> b
         # Another transaction started the number between the check above and this write.
         _refuse_if_running_elsewhere(session, channel)
         raise _clash(channel, None) from None
+    change: dict[str, Any] = {"from": old.value, "to": new.value}  # `from` is a keyword
     events.record(
         session,
         "channel.status_changed",
@@ -49,7 +52,7 @@ def set_status(session: Session, channel: Channel, status: str, actor: str) -> b
         client=channel.client,
         actor=actor,
         channel_id=channel.public_id,
-        **{"from": old.value, "to": new.value},
+        **change,
     )
     return True
 
