@@ -9,6 +9,11 @@ class InvalidInput(DomainError):
     pass
 
 
+class RefusedUrl(InvalidInput):
+    """A redirect or webhook URL the hub will not register. The API answers it 409, since what
+    decides it (https, no fragment, a public host, …) is more than its schema can say."""
+
+
 class NotFound(DomainError):
     pass
 

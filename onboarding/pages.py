@@ -30,18 +30,23 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
     status = error.code or 500
     retry_after = getattr(error, "retry_after", None)  # 429 and 503 say when to come back
     seconds = retry_after if isinstance(retry_after, int) else None
+    # RFC 9110: a 405 names the methods the resource does have.
+    allow = dict(error.get_headers()).get("Allow") if status == 405 else None
     if request.path.startswith(JSON_DOORS):
         from onboarding.partner_api.errors import ApiError, problem
 
         refusal = ApiError(status, error.description or error.name)
         if seconds:
             refusal.extra["retry_after"] = seconds
-        return problem(refusal)
-    page = error_page(status, TITLES.get(status, error.name), error.description or "")
-    if not seconds:
-        return page
-    response = Response(*page)
-    response.headers["Retry-After"] = str(seconds)
+        response = problem(refusal)
+    else:
+        response = Response(
+            *error_page(status, TITLES.get(status, error.name), error.description or "")
+        )
+        if seconds:
+            response.headers["Retry-After"] = str(seconds)
+    if allow:
+        response.headers["Allow"] = allow
     return response
 
 

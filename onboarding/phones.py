@@ -1,8 +1,12 @@
 """WhatsApp numbers are stored in E.164."""
 
+import re
+
 import phonenumbers
 
 from onboarding.errors import InvalidInput
+
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 def to_e164(raw: str) -> str:

@@ -136,8 +136,8 @@ def test_the_partner_api_refuses_such_a_url_and_changes_nothing(
         account.path(), json={"redirect_urls": [too_long]}, headers=api_headers(account)
     )
 
-    assert response.status_code == 400
-    assert response.get_json()["code"] == "invalid_request"
+    assert response.status_code == 409  # a URL the hub will not register
+    assert response.get_json()["code"] == "conflict"
     db.expire_all()
     assert [entry.url for entry in account.partner.redirect_urls] == [REDIRECT_URL]
 

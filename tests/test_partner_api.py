@@ -167,21 +167,34 @@ def _urls(*urls: str) -> dict[str, Any]:
     return {"redirect_urls": list(urls)}
 
 
-PATCH_REFUSALS: list[Any] = [
+# URLs the hub will not register are 409 `conflict`: their rules (https, no fragment, a public
+# webhook host, ...) are more than the document's schema can say (docs/api.md).
+URL_REFUSALS: list[Any] = [
     pytest.param(_urls("http://partner.example/cb"), id="http not localhost"),
     pytest.param(_urls("https://partner.example/cb#done"), id="fragment"),
     pytest.param(_urls("/onboarding/callback"), id="relative"),
     pytest.param(_urls("https://user:pw@partner.example/cb"), id="credentials"),
-    pytest.param(_urls("https://partner.example/a", "https://partner.example/a"), id="twice"),
     pytest.param(_urls("https://partner.example/ok", "http://bad.example/"), id="one bad"),
     *[
         pytest.param(_urls(f"https://partner.example/cb?tenant=1&{name}=x"), id=f"?{name}=")
         for name in sorted(CALLBACK_PARAMS)
     ],
+    pytest.param({"webhook_url": "http://partner.example/hooks"}, id="webhook http"),
+    pytest.param(
+        {
+            "redirect_urls": ["https://partner.example/new"],
+            "brand_name": "Fine",
+            "webhook_url": "x",
+        },
+        id="valid fields with one invalid",
+    ),
+]
+PATCH_REFUSALS: list[Any] = [
+    pytest.param(_urls("https://partner.example/a", "https://partner.example/a"), id="twice"),
     pytest.param({"redirect_urls": REDIRECT_URL}, id="urls not a list"),
     pytest.param({"redirect_urls": [1]}, id="url not a string"),
-    pytest.param({"webhook_url": "http://partner.example/hooks"}, id="webhook http"),
     pytest.param({"webhook_url": 5}, id="webhook not a string"),
+    pytest.param({"webhook_url": ""}, id="webhook empty (null removes it)"),
     pytest.param({"billing_model": "free"}, id="billing_model unknown"),
     pytest.param({"billing_model": None}, id="billing_model null"),
     # R2: the billing model is the operator's (tests/test_operator_api.py)
@@ -194,16 +207,20 @@ PATCH_REFUSALS: list[Any] = [
     pytest.param({"brand_name": 7}, id="brand_name not a string"),
     pytest.param({"colour": "red"}, id="unknown field"),
     pytest.param({"brand_name": "Fine", "name": "Renamed"}, id="known and unknown field"),
-    pytest.param(
-        {
-            "redirect_urls": ["https://partner.example/new"],
-            "brand_name": "Fine",
-            "webhook_url": "x",
-        },
-        id="valid fields with one invalid",
-    ),
     pytest.param(["brand_name"], id="array body"),
 ]
+
+
+@pytest.mark.parametrize("change", URL_REFUSALS)
+def test_patch_refuses_urls_it_will_not_register_and_changes_nothing(
+    client: FlaskClient, db: Session, account: PartnerAccount, change: Any
+) -> None:
+    before = table_rows(db)
+
+    response = client.patch(account.path(), json=change, headers=api_headers(account))
+
+    assert_problem(response, "patch", PARTNER, 409, "conflict")
+    assert table_rows(db) == before
 
 
 @pytest.mark.parametrize("change", PATCH_REFUSALS)
@@ -416,8 +433,20 @@ def _b64(text: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "cursor",
-    ["zzz", "!!!", _b64("after:x"), _b64("before:1"), _b64("after:-1"), _b64("after:"), _b64("1")],
+    ("cursor", "status"),
+    [
+        # Not of the documented shape: a bad request.
+        ("!!!", 400),
+        ("a b", 400),
+        ("x" * 65, 400),
+        # Of the shape, but never given by the hub: it leads nowhere.
+        ("zzz", 404),
+        (_b64("after:x"), 404),
+        (_b64("before:1"), 404),
+        (_b64("after:-1"), 404),
+        (_b64("after:"), 404),
+        (_b64("1"), 404),
+    ],
 )
 @pytest.mark.parametrize(("template", "rest"), LIST_PATHS, ids=[p for _, p in LIST_PATHS])
 def test_lists_refuse_a_tampered_cursor(
@@ -427,13 +456,15 @@ def test_lists_refuse_a_tampered_cursor(
     template: str,
     rest: str,
     cursor: str,
+    status: int,
 ) -> None:
     channel = add_line(db, add_client(db, account))
     db.commit()
 
     response = get(client, account, rest.format(channel=channel.public_id), cursor=cursor)
 
-    assert_problem(response, "get", template, 400, "invalid_request")
+    code = "invalid_request" if status == 400 else "not_found"
+    assert_problem(response, "get", template, status, code)
 
 
 def test_a_cursor_past_every_row_is_an_empty_last_page(
@@ -833,8 +864,10 @@ def test_permission_link_is_accepted_by_the_permission_screen(
 
 
 LINK_REFUSALS: list[Any] = [
-    ({"redirect_url": "https://partner.example/other"}, 400),
-    ({"redirect_url": REDIRECT_URL + "/"}, 400),
+    # Not registered: 409, "register it first" (the document can't say which URLs are).
+    ({"redirect_url": "https://partner.example/other"}, 409),
+    ({"redirect_url": REDIRECT_URL + "/"}, 409),
+    ({"lang": "fr"}, 400),
     ({"state": "x" * 513}, 400),
     ({"state": 5}, 400),
     ({"channels": "{channel}"}, 400),
@@ -865,9 +898,8 @@ def test_permission_link_refuses_what_the_screen_would_refuse(
 
     response = post_link(client, account, filled)
 
-    assert_problem(
-        response, "post", LINKS, status, "invalid_request" if status == 400 else "not_found"
-    )
+    codes = {400: "invalid_request", 404: "not_found", 409: "conflict"}
+    assert_problem(response, "post", LINKS, status, codes[status])
 
 
 def test_permission_link_wants_a_json_object(client: FlaskClient, account: PartnerAccount) -> None:
@@ -973,13 +1005,25 @@ def test_events_feed_pages_and_resumes_after_an_event(
     assert body["events"] == everything[1:4] and body["next_cursor"] is not None
 
 
-@pytest.mark.parametrize("after", ["ev_unknown", "not an id"])
 def test_events_after_an_unknown_event_is_not_found(
-    client: FlaskClient, account: PartnerAccount, after: str
+    client: FlaskClient, account: PartnerAccount
 ) -> None:
-    response = get(client, account, "/events", after=after)
+    response = get(client, account, "/events", after="ev_unknown")
 
     assert_problem(response, "get", EVENTS, 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"after": "not an id"}, {"after": ""}, {"colour": "red"}, {"limit": ["1", "2"]}],
+    ids=["after not an id", "after empty", "undeclared parameter", "repeated parameter"],
+)
+def test_queries_hold_only_what_the_document_declares(
+    client: FlaskClient, account: PartnerAccount, query: dict[str, Any]
+) -> None:
+    response = get(client, account, "/events", **query)
+
+    assert_problem(response, "get", EVENTS, 400, "invalid_request")
 
 
 # --- authentication, errors, rate limit --------------------------------------------------------

@@ -120,7 +120,9 @@ def test_the_screens_limits_are_checked_before_any_channel_is_looked_up(
     with statements(connection) as seen:
         response = post_link(client, account, body)
 
-    problem = assert_problem(response, "post", LINKS, 400, "invalid_request")
+    # An unregistered redirect_url is a conflict with the partner's settings, not a bad request.
+    status, code = (409, "conflict") if detail == "redirect_url" else (400, "invalid_request")
+    problem = assert_problem(response, "post", LINKS, status, code)
     assert detail in problem["detail"]
     assert channel_lookups(seen) == []
 

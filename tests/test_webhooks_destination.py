@@ -315,7 +315,7 @@ def test_the_api_refuses_an_internal_webhook_url_and_changes_nothing(
         headers=api_headers(account),
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 409  # a URL the hub will not register
     assert response.content_type == "application/problem+json"
     assert "public internet host" in response.get_json()["detail"]
     assert partner_settings(db, account.partner) == before

@@ -19,7 +19,7 @@ from onboarding.errors import InvalidInput
 from onboarding.ids import PUBLIC_ID
 from onboarding.models import Partner
 from onboarding.partners.redirects import is_registered
-from onboarding.phones import to_e164
+from onboarding.phones import E164, to_e164
 from onboarding.security import signing_key
 
 MAX_STATE = 512
@@ -128,7 +128,7 @@ def parse_request(partner: Partner, args: MultiDict[str, str]) -> PermissionRequ
         redirect_url=redirect_url,
         state=state,
         channels=channels,
-        number=to_e164(number) if number else None,
+        number=_preselected_number(number),
         email=email,
         name=name,
         next=next_step,
@@ -170,6 +170,14 @@ def signing_secrets(partner: Partner, now: datetime) -> list[str]:
     if partner.previous_signing_secret and until is not None and now < until:
         secrets.append(partner.previous_signing_secret)
     return secrets
+
+
+def _preselected_number(raw: str | None) -> str | None:
+    """A number already in E.164 form is taken as it is: it only preselects a channel, so one
+    that no numbering plan knows simply matches none. Others are normalised (`+49 151 …`)."""
+    if not raw:
+        return None
+    return raw if E164.match(raw) else to_e164(raw)
 
 
 def _channel_list(raw: str | None) -> list[str]:

@@ -14,6 +14,7 @@ from onboarding.errors import (
     InvalidInput,
     NotFound,
     PermissionMissing,
+    RefusedUrl,
 )
 
 TITLES = {
@@ -46,6 +47,7 @@ DOMAIN_ERRORS: list[tuple[type[DomainError], int, str]] = [
     (PermissionMissing, 403, "permission_missing"),
     (Conflict, 409, "conflict"),
     (NotFound, 404, "not_found"),
+    (RefusedUrl, 409, "conflict"),
     (ForeignChannel, 400, "invalid_request"),
     (InvalidInput, 400, "invalid_request"),
 ]

@@ -19,6 +19,9 @@ NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 BILLING_MODEL = {"enum": ["partner_payment", "direct_payment"]}
 CHANNEL_STATUS = {"enum": ["pending", "running"]}
 PHONE_NUMBER = {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$"}
+# Text the hub stores or matches: any string but one with a NUL, which every input refuses (400).
+NO_NUL = "^[^\\x00]*$"
+CURSOR = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -70,11 +73,21 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "redirect_urls": {"type": "array", "items": {"type": "string", "format": "uri"}},
-            "webhook_url": {"type": ["string", "null"], "format": "uri"},
-            "brand_name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "redirect_urls": {
+                "type": "array",
+                "items": {"type": "string", "format": "uri"},
+                "uniqueItems": True,
+            },
+            "webhook_url": {"type": ["string", "null"], "format": "uri", "minLength": 1},
+            "brand_name": {
+                "type": "string",
+                "maxLength": 200,
+                "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$",  # not blank, no NUL
+            },
         },
-        "description": "billing_model and sandbox are the operator's (R2): sending them is 400.",
+        "description": "billing_model and sandbox are the operator's (R2): sending them is 400. "
+        "A URL the hub refuses to register (plain http, a fragment, a callback parameter in its "
+        "query, an internal webhook host) is 409 `conflict`; null removes the webhook URL.",
     },
     "Client": obj(
         {
@@ -172,15 +185,18 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
                 "maxItems": MAX_CHANNELS,
             },
-            "redirect_url": {"type": "string", "format": "uri"},
-            "state": {"type": "string", "maxLength": 512},
-            "number": {"type": "string"},
-            "email": {"type": "string", "maxLength": 254},
-            "name": {"type": "string", "maxLength": 200},
-            "next": {"enum": ["login", "signup"]},
-            "partner_payload": {"type": "string", "maxLength": 512},
-            "lang": {"type": "string"},
+            # null is the same as leaving the field out
+            "redirect_url": {"type": ["string", "null"], "format": "uri"},
+            "state": {"type": ["string", "null"], "maxLength": 512, "pattern": NO_NUL},
+            "number": {**PHONE_NUMBER, "type": ["string", "null"]},
+            "email": {"type": ["string", "null"], "maxLength": 254, "pattern": NO_NUL},
+            "name": {"type": ["string", "null"], "maxLength": 200, "pattern": NO_NUL},
+            "next": {"enum": ["login", "signup", None]},
+            "partner_payload": {"type": ["string", "null"], "maxLength": 512, "pattern": NO_NUL},
+            "lang": {"enum": ["en", "de", "pt", None]},
         },
+        "description": "A redirect_url that is not one of the partner's registered URLs is 409 "
+        "`conflict` (register it first with PATCH /partners/{partner_id}).",
     },
     "PermissionLink": obj(
         {"url": {"type": "string", "format": "uri"}, "client_id": {"type": ["string", "null"]}}
@@ -254,8 +270,8 @@ def refusals(*statuses: int) -> dict[str, Any]:
         400: "Invalid request (`invalid_request`)",
         401: "Missing or invalid credentials (`unauthorized`)",
         403: "Another partner's path (`forbidden`)",
-        404: "Not one of this partner's objects (`not_found`)",
-        409: "Conflict",
+        404: "Not one of this partner's objects, or a cursor the hub did not give (`not_found`)",
+        409: "Conflict: e.g. a URL the hub will not register, or an unregistered redirect_url",
         413: "Body larger than the API accepts (64 KiB by default)",
         415: "Not a JSON body",
         429: "Rate limited (`rate_limited`); see `retry_after`",
@@ -284,7 +300,12 @@ PAGING = [
         "query",
         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     ),
-    parameter("cursor", "query", {"type": "string"}, "The next_cursor of the previous page."),
+    parameter(
+        "cursor",
+        "query",
+        CURSOR,
+        "The next_cursor of the previous page; one the hub did not give is 404.",
+    ),
 ]
 AUTHED = [400, 401, 403, 429]  # 400: e.g. a NUL character anywhere in the request
 
@@ -321,7 +342,7 @@ PATHS: dict[str, Any] = {
             "Change settings (only the fields sent); redirect_urls replaces the list",
             {
                 "200": answer("Partner", "Settings after the change"),
-                **refusals(415, *AUTHED),
+                **refusals(409, 415, *AUTHED),
             },
             parameters=[PARTNER],
             body="PartnerUpdate",
@@ -337,10 +358,15 @@ PATHS: dict[str, Any] = {
     "/partners/{partner_id}/clients": {
         "get": operation(
             "The partner's clients, oldest first",
-            {"200": answer("ClientList", "A page of clients"), **refusals(*AUTHED)},
+            {"200": answer("ClientList", "A page of clients"), **refusals(404, *AUTHED)},
             parameters=[
                 PARTNER,
-                parameter("q", "query", {"type": "string"}, "Search in name and partner_payload"),
+                parameter(
+                    "q",
+                    "query",
+                    {"type": "string", "pattern": NO_NUL},
+                    "Search in name and partner_payload",
+                ),
                 *PAGING,
             ],
         )
@@ -355,7 +381,7 @@ PATHS: dict[str, Any] = {
     "/partners/{partner_id}/channels": {
         "get": operation(
             "Channels of the partner's clients",
-            {"200": answer("ChannelList", "A page of channels"), **refusals(*AUTHED)},
+            {"200": answer("ChannelList", "A page of channels"), **refusals(404, *AUTHED)},
             parameters=[
                 PARTNER,
                 parameter("client_id", "query", ID),
@@ -402,7 +428,7 @@ PATHS: dict[str, Any] = {
     "/partners/{partner_id}/permission_links": {
         "post": operation(
             "A ready link to the permission screen",
-            {"201": answer("PermissionLink", "The link"), **refusals(404, 415, *AUTHED)},
+            {"201": answer("PermissionLink", "The link"), **refusals(404, 409, 415, *AUTHED)},
             parameters=[PARTNER],
             body="PermissionLinkRequest",
         )
@@ -429,8 +455,8 @@ PATHS: dict[str, Any] = {
                         "schema": obj(
                             {
                                 "grant_type": {"const": "client_credentials"},
-                                "client_id": {"type": "string"},
-                                "client_secret": {"type": "string"},
+                                "client_id": {"type": "string", "pattern": NO_NUL},
+                                "client_secret": {"type": "string", "pattern": NO_NUL},
                             },
                             required=["grant_type"],
                         )
@@ -439,12 +465,17 @@ PATHS: dict[str, Any] = {
             },
             "responses": {
                 "200": answer("Token", "A short-lived bearer token"),
-                "400": answer(
-                    "OAuthError",
-                    "RFC 6749 §5.2: `unsupported_grant_type`, `invalid_request` (also over "
-                    "plain http to a non-loopback host: use HTTPS), or `invalid_client` when "
-                    "the credentials came in the form body",
-                ),
+                "400": {
+                    "description": "RFC 6749 §5.2: `unsupported_grant_type`, `invalid_request` "
+                    "(also over plain http to a non-loopback host: use HTTPS), or "
+                    "`invalid_client` when the credentials came in the form body; a request "
+                    "the hub refuses before OAuth reads it (a NUL character, an oversized body) "
+                    "is problem+json",
+                    "content": {
+                        "application/json": {"schema": ref("OAuthError")},
+                        **PROBLEM,
+                    },
+                },
                 "401": answer("OAuthError", "`invalid_client` (HTTP Basic credentials)"),
                 **refusals(413, 429),
             },

@@ -17,6 +17,7 @@ from onboarding.partner_api.errors import ApiError
 MAX_LIMIT = 500
 MAX_ID = 2**31 - 1  # the largest integer key; beyond it no cursor of ours can point
 _DIGITS = re.compile(r"^[0-9]{1,20}$")  # ASCII only: str.isdigit() accepts "²"
+_CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # base64url, as encode_cursor writes it
 DEFAULT_LIMIT = 100
 
 
@@ -39,8 +40,12 @@ def encode_cursor(after: int) -> str:
 
 
 def decode_cursor(cursor: str | None) -> int | None:
+    """The key after which the page starts. A cursor of the wrong shape is a 400; one of the
+    right shape that the hub never gave leads nowhere: 404."""
     if not cursor:
         return None
+    if not _CURSOR.match(cursor):
+        raise ApiError(400, "The cursor is not valid; use next_cursor as given.")
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = text.partition(":")
@@ -48,7 +53,7 @@ def decode_cursor(cursor: str | None) -> int | None:
             raise ValueError(text)
         return min(int(number), MAX_ID)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ApiError(400, "The cursor is not valid; use next_cursor as given.") from None
+        raise ApiError(404, "No page starts at this cursor; use next_cursor as given.") from None
 
 
 def _limit() -> int:

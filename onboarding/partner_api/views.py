@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from onboarding.clients.service import search_condition, verified_clients
 from onboarding.consent.links import permission_link
-from onboarding.consent.request import KNOWN, MAX_CHANNELS
+from onboarding.consent.request import KNOWN, LANGUAGES, MAX_CHANNELS
 from onboarding.db import get_session
 from onboarding.errors import DomainError
 from onboarding.ids import PUBLIC_ID
 from onboarding.limits import per_address
 from onboarding.models import ApiKey, AuditEvent, Channel, Client, Partner, Permission, Side
-from onboarding.partner_api import oauth
+from onboarding.partner_api import contract, oauth
 from onboarding.partner_api.auth import partner_required
 from onboarding.partner_api.errors import ApiError, from_domain, problem
 from onboarding.partner_api.openapi import document
@@ -31,6 +31,7 @@ from onboarding.partner_api.serializers import (
     permission_json,
     timestamp,
 )
+from onboarding.partners.redirects import is_registered
 from onboarding.partners.service import update_settings
 from onboarding.permissions.consents import find_consent
 from onboarding.permissions.events import as_document
@@ -40,6 +41,11 @@ from onboarding.webhooks import service as webhooks
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
 LINK_PARAMS = tuple(name for name in KNOWN if name != "channels")  # the screen's own
+
+
+@bp.before_request
+def _declared_query_only() -> None:
+    contract.check_query(bp.url_prefix or "")
 
 
 @bp.errorhandler(ApiError)
@@ -234,6 +240,16 @@ def create_permission_link(partner: Partner, actor: str) -> tuple[Response, int]
     for name in LINK_PARAMS:
         if body.get(name) is not None:
             params[name] = _string(body, name)
+    if params.get("lang", "en") not in LANGUAGES:
+        raise ApiError(400, f"lang is one of {', '.join(LANGUAGES)}.")
+    registered = [entry.url for entry in partner.redirect_urls]
+    redirect_url = params.get("redirect_url", registered[0] if registered else None)
+    if redirect_url is None or not is_registered(redirect_url, registered):
+        raise ApiError(
+            409,
+            "redirect_url is not one of your registered redirect URLs: register it first "
+            "(PATCH /partners/{partner_id} redirect_urls, or the Partner Hub's Settings).",
+        )
     channel_ids = body.get("channels") or []
     if not isinstance(channel_ids, list) or len(channel_ids) > MAX_CHANNELS:
         raise ApiError(400, f"channels is a list of at most {MAX_CHANNELS} channel ids.")

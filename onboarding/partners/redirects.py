@@ -5,7 +5,7 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit
 from werkzeug.urls import iri_to_uri
 
 from onboarding.consent.callback import BUDGET, MAX_REDIRECT_URL
-from onboarding.errors import InvalidInput
+from onboarding.errors import RefusedUrl
 
 # The callback adds these; a registered URL that had them would make the callback ambiguous.
 CALLBACK_PARAMS = frozenset(
@@ -27,16 +27,16 @@ MAX_LENGTH = 2000
 
 
 def check_redirect_url(url: str) -> str:
-    """Return the URL unchanged if it may be registered; raise InvalidInput saying why not."""
+    """Return the URL unchanged if it may be registered; raise RefusedUrl saying why not."""
     if len(url) > MAX_REDIRECT_URL:
-        raise InvalidInput(
+        raise RefusedUrl(
             f"A redirect URL is at most {MAX_REDIRECT_URL} characters, so that every callback "
             f"fits in {BUDGET} bytes."
         )
     parts = _check_https_url(url, "A redirect URL")
     taken = CALLBACK_PARAMS.intersection(name for name, _ in parse_qsl(parts.query, True))
     if taken:
-        raise InvalidInput(
+        raise RefusedUrl(
             "A redirect URL's query may not use the callback's parameters: "
             + ", ".join(sorted(taken))
             + "."
@@ -62,7 +62,7 @@ def check_webhook_url(url: str, *, allow_private: bool | None = None) -> str:
         destination.check_registrable(parts.hostname or "", port, allow_private=allow_private)
     except destination.DestinationRefused:
         # The address is left out: it would tell a partner what our DNS says about a name.
-        raise InvalidInput(
+        raise RefusedUrl(
             "A webhook URL must point to a public internet host, not to a loopback, private, "
             "link-local or otherwise internal address."
         ) from None
@@ -71,28 +71,28 @@ def check_webhook_url(url: str, *, allow_private: bool | None = None) -> str:
 
 def _check_https_url(url: str, what: str) -> SplitResult:
     if len(url) > MAX_LENGTH:
-        raise InvalidInput(f"{what} is at most {MAX_LENGTH} characters.")
+        raise RefusedUrl(f"{what} is at most {MAX_LENGTH} characters.")
     if url != url.strip() or any(ord(c) < 0x21 or c in "\\\x7f" for c in url):
-        raise InvalidInput(f"{what} has no spaces, control characters or backslashes.")
+        raise RefusedUrl(f"{what} has no spaces, control characters or backslashes.")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise InvalidInput(f"{what} that cannot be parsed: {url}") from None
+        raise RefusedUrl(f"{what} that cannot be parsed: {url}") from None
     host = parts.hostname or ""
     if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
-        raise InvalidInput(f"{what} must use https (http only for localhost).")
+        raise RefusedUrl(f"{what} must use https (http only for localhost).")
     if parts.scheme not in ("https", "http") or not host:
-        raise InvalidInput(f"{what} must be an absolute https URL.")
+        raise RefusedUrl(f"{what} must be an absolute https URL.")
     if "#" in url:
-        raise InvalidInput(f"{what} has no fragment (#).")
+        raise RefusedUrl(f"{what} has no fragment (#).")
     if "@" in parts.netloc:
-        raise InvalidInput(f"{what} has no user name or password.")
+        raise RefusedUrl(f"{what} has no user name or password.")
     if port == 0:
-        raise InvalidInput(f"{what} needs a valid port.")
+        raise RefusedUrl(f"{what} needs a valid port.")
     if iri_to_uri(url) != url:
         # Location headers go out in this form; registering it keeps the match exact.
-        raise InvalidInput(f"Register the URL in its encoded form: {iri_to_uri(url)}")
+        raise RefusedUrl(f"Register the URL in its encoded form: {iri_to_uri(url)}")
     return parts
 
 

@@ -140,8 +140,8 @@ def update_settings(session: Session, partner: Partner, changes: dict[str, Any])
             entry.position = position
     if "webhook_url" in changes:
         url = changes["webhook_url"]
-        if url is not None and not isinstance(url, str):
-            raise InvalidInput("webhook_url is a URL or null.")
+        if url == "" or (url is not None and not isinstance(url, str)):
+            raise InvalidInput("webhook_url is a URL, or null to remove it.")
         partner.webhook_url = check_webhook_url(url) if url else None
     if "brand_name" in changes:
         brand = changes["brand_name"]
