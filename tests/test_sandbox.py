@@ -283,10 +283,25 @@ def test_client_hub_adds_a_sandbox_number_running(client: FlaskClient, db: Sessi
     client_login(client, user)
     number = new_number()
 
-    assert hub_add(client, number) == ["Added NUMBER. It is running: API keys can be generated."]
+    assert hub_add(client, number) == [
+        "Added NUMBER. It is running: you can generate its API key now."
+    ]
     page = client.get("/client/").text
     assert f'action="/client/numbers/{customer.channels[0].public_id}/api-key"' in page
     assert statuses(db, number) == [(customer.id, "running")]
+
+
+def test_client_hub_says_a_shared_sandbox_number_runs_and_with_whom(
+    client: FlaskClient, db: Session
+) -> None:
+    customer, user = sandbox_client(db, BillingModel.PARTNER_PAYMENT)
+    db.commit()
+    client_login(client, user)
+
+    assert hub_add(client, new_number()) == [
+        f"Added NUMBER. It is running. It is shared with {customer.partner.brand_name}"
+        " (Billing default)."
+    ]
 
 
 def test_client_hub_adds_a_number_running_elsewhere_as_any_pending_number(
@@ -414,9 +429,14 @@ def test_the_client_hub_shows_its_partner_is_a_sandbox(
 
     numbers = client.get("/client/").text
     settings = words(client.get("/client/settings/partner"))
+    add_page = words(client.get("/client/numbers/new"))
 
     assert (f"{BADGE}Sandbox</span>" in numbers) is sandbox
     assert (SANDBOX_LABEL in settings) is sandbox
+    assert (SANDBOX_LABEL in add_page) is sandbox
+    # What a new number will be, as it will be.
+    assert ("new numbers <strong>run</strong> at once" in add_page) is sandbox
+    assert ("New numbers start as <strong>pending</strong>" in add_page) is not sandbox
 
 
 # --- the Partner API ------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ def numbers_text(channels: list[Channel]) -> str:
 
 def added_message(channel: Channel) -> str:
     if channel.status == ChannelStatus.RUNNING:  # a sandbox partner's number (R9)
-        text = f"Added {channel.phone_number}. It is running: API keys can be generated."
+        text = f"Added {channel.phone_number}. It is running"
+        text += "." if channel.permission else ": you can generate its API key now."
     else:
         text = (
             f"Added {channel.phone_number}. It is pending until WhatsApp has verified it; "
