@@ -111,6 +111,8 @@ def id_list(raw: str) -> list[str]:
 def test_signup_add_number_and_allow(
     page: Page, live_server: LiveServer, receiver: Receiver, demo: dict[str, Any]
 ) -> None:
+    """The demo partner is a sandbox partner (R9): the number the newcomer adds runs at once, so
+    the journey ends with a key that works, and no operator step."""
     page.goto(demo["permission_link"])
     page.get_by_role("link", name="Create an account").click()
 
@@ -130,6 +132,7 @@ def test_signup_add_number_and_allow(
     page.get_by_role("link", name="Continue").click()
 
     on_consent_screen(page)
+    expect(page.get_by_text("Sandbox — test integration")).to_be_visible()
     number = page.get_by_label(NEW_NUMBER)
     expect(number).not_to_be_checked()  # direct_payment: nothing is shared before consent
     number.check()
@@ -144,6 +147,7 @@ def test_signup_add_number_and_allow(
         assert [c.phone_number for c in client.channels] == [NEW_NUMBER]
         client_id, channel_id = client.public_id, client.channels[0].public_id
         assert client.channels[0].permission is not None
+        assert client.channels[0].status == "running"
 
     callback = the_callback(receiver, demo["signing_secret"])
     assert callback["client"] == client_id
@@ -152,6 +156,21 @@ def test_signup_add_number_and_allow(
     assert "error" not in callback
     assert callback["state"] == link_state(demo["permission_link"])
     assert callback["iss"] == live_server.url
+
+    # The partner's backend: a key for the new number, which the messaging side accepts.
+    keys = f"{live_server.url}/api/v1/partners/{demo['partner_id']}/channels/{channel_id}/api_keys"
+    created = page.request.post(keys, headers={"X-API-Key": demo["api_key"]})
+    assert created.status == 201, created.text()
+    used = page.request.get(
+        f"{live_server.url}/messaging/v1/channel",
+        headers={"Authorization": f"Bearer {created.json()['api_key']}"},
+    )
+    assert used.status == 200, used.text()
+    assert used.json() == {
+        "channel_id": channel_id,
+        "client_id": client_id,
+        "phone_number": NEW_NUMBER,
+    }
 
 
 def test_login_select_all_and_allow(

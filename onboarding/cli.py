@@ -81,6 +81,11 @@ def init_db() -> None:
 @click.option("--redirect-url", multiple=True, help="A registered redirect URL (repeatable).")
 @click.option("--webhook-url")
 @click.option("--owner-email", help="Login of the partner's owner; made up when not given.")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="A test integration: its clients' numbers run as soon as they are added (R9).",
+)
 @json_output
 @with_appcontext
 def create_partner_command(
@@ -90,6 +95,7 @@ def create_partner_command(
     redirect_url: tuple[str, ...],
     webhook_url: str | None,
     owner_email: str | None,
+    sandbox: bool,
     as_json: bool,
 ) -> None:
     """Create a partner: prints its id, API key, OAuth client, signing secret and owner login."""
@@ -102,6 +108,7 @@ def create_partner_command(
             redirect_urls=list(redirect_url),
             webhook_url=webhook_url,
             owner_email=owner_email,
+            sandbox=sandbox,
         )
     emit(result, as_json)
 
@@ -115,6 +122,7 @@ def new_partner(
     redirect_urls: list[str],
     webhook_url: str | None,
     owner_email: str | None,
+    sandbox: bool = False,
 ) -> tuple[Partner, dict[str, Any]]:
     """A partner with an owner login, and everything that is shown only now."""
     partner, credentials = create_partner(
@@ -124,6 +132,7 @@ def new_partner(
         billing_model=BillingModel(billing),
         redirect_urls=redirect_urls,
         webhook_url=webhook_url,
+        sandbox=sandbox,
     )
     password = secrets.token_urlsafe(12)
     email = owner_email or f"owner-{secrets.token_hex(4)}@partners.example"
@@ -131,6 +140,7 @@ def new_partner(
     return partner, {
         "partner_id": partner.public_id,
         "billing_model": partner.billing_model,
+        "sandbox": partner.sandbox,
         "redirect_urls": [entry.url for entry in partner.redirect_urls],
         "api_key": credentials.api_key,
         "oauth_client_id": credentials.oauth_client_id,
@@ -194,18 +204,27 @@ def create_client_command(
 @click.option("--client", "client_id", required=True)
 @click.option("--phone", required=True, help="With country code, e.g. +4915112345678.")
 @click.option("--name", help="Display name; defaults to the number.")
-@click.option("--status", type=click.Choice([s.value for s in ChannelStatus]), default="pending")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in ChannelStatus]),
+    help="Overrides the partner's choice: running at once for a sandbox partner, else pending.",
+)
 @json_output
 @with_appcontext
 def add_channel_command(
-    client_id: str, phone: str, name: str | None, status: str, as_json: bool
+    client_id: str, phone: str, name: str | None, status: str | None, as_json: bool
 ) -> None:
     """Add a WhatsApp number to a client (R2 decides whether the partner gets permission)."""
     with transaction() as session:
         client = _client(session, client_id)
         number = to_e164(phone)
         channel = add_channel(
-            session, client, number, name or number, actor=OPERATOR, status=ChannelStatus(status)
+            session,
+            client,
+            number,
+            name or number,
+            actor=OPERATOR,
+            status=ChannelStatus(status) if status else None,
         )
         result = _channel_result(channel)
     emit(result, as_json)

@@ -78,6 +78,7 @@ def make_account(
     billing: BillingModel = BillingModel.DIRECT_PAYMENT,
     redirect_urls: list[str] | None = None,
     webhook_url: str | None = None,
+    sandbox: bool = False,
 ) -> PartnerAccount:
     n = next(_serial)
     partner, credentials = create_partner(
@@ -87,6 +88,7 @@ def make_account(
         billing_model=billing,
         redirect_urls=[REDIRECT_URL] if redirect_urls is None else redirect_urls,
         webhook_url=webhook_url,
+        sandbox=sandbox,
     )
     db.flush()
     return PartnerAccount(partner, credentials)

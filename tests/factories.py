@@ -31,6 +31,7 @@ def make_partner(
     billing: BillingModel = BillingModel.DIRECT_PAYMENT,
     redirect_urls: list[str] | None = None,
     webhook_url: str | None = None,
+    sandbox: bool = False,
 ) -> Partner:
     n = next(_names)
     partner, _credentials = create_partner(
@@ -40,6 +41,7 @@ def make_partner(
         billing_model=billing,
         redirect_urls=[REDIRECT_URL] if redirect_urls is None else redirect_urls,
         webhook_url=webhook_url,
+        sandbox=sandbox,
     )
     session.flush()
     return partner

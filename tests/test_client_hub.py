@@ -312,7 +312,11 @@ def test_a_pending_number_says_keys_come_once_it_is_running(
     account = arrange(db, statuses=(ChannelStatus.PENDING,))
     log_in(client, account.user)
     page = text(client.get("/client/"))
-    assert "API keys can be generated only for running numbers." in page
+    assert (
+        "This number is still being connected to WhatsApp: API keys can be generated once it is"
+        f" running. If this takes long, contact {account.partner.brand_name}."
+    ) in page
+    assert "set-status" not in page and "/ops/v1" not in page  # the operator's steps: not here
     assert 'aria-disabled="true"' in page
     assert R7 not in page
 
@@ -389,7 +393,7 @@ def test_generating_for_a_pending_number_is_refused(client: FlaskClient, db: Ses
     log_in(client, account.user)
     before = snapshot(db)
     response = post(client, f"/client/numbers/{account.ids[0]}/api-key")
-    assert "only for running numbers" in follow(client, response)
+    assert "This number is still being connected to WhatsApp" in follow(client, response)
     assert snapshot(db) == before
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -44,11 +46,17 @@ class TestCanGenerate:
         client = a_client(db)
         channel = make_channel(db, client, status=ChannelStatus.PENDING)
         reason = can_generate(channel, Side.CLIENT)
-        assert reason == "API keys can be generated only for running numbers."
-        with pytest.raises(ChannelNotRunning, match=reason):
+        assert reason == (
+            "This number is still being connected to WhatsApp: API keys can be generated once"
+            f" it is running. If this takes long, contact {client.partner.brand_name}."
+        )
+        with pytest.raises(ChannelNotRunning, match=re.escape(reason)):
             generate_api_key(db, channel, side=Side.CLIENT, actor="c")
         grant(db, client, [channel], via=GrantedVia.CLIENT_HUB, actor="c")
-        assert can_generate(channel, Side.PARTNER) == reason
+        partner_reason = can_generate(channel, Side.PARTNER)
+        assert partner_reason is not None and partner_reason.startswith(
+            "This number is still pending: it can get API keys once it is connected to WhatsApp."
+        )
         assert can_generate(channel, Side.CLIENT) == R7  # R7 first: the client cannot either way
 
 

@@ -106,6 +106,36 @@ def test_only_running_channels_get_keys(db: Session, side: Side) -> None:
         generate_api_key(db, channel, side=side, actor="x")
 
 
+def test_a_pending_number_tells_the_partner_what_makes_it_running(db: Session) -> None:
+    """R9: the partner, an integrator, learns the operator's step and the event to wait for."""
+    client, _ = make_client(db, make_partner(db, billing=BillingModel.PARTNER_PAYMENT))
+    channel = make_channel(db, client, status=ChannelStatus.PENDING)
+    ch = channel.public_id
+    with pytest.raises(ChannelNotRunning) as refused:
+        generate_api_key(db, channel, side=Side.PARTNER, actor="x")
+    assert str(refused.value) == (
+        "This number is still pending: it can get API keys once it is connected to WhatsApp."
+        f" The hub's operator marks it running (onboarding set-status {ch} running, or"
+        f" PUT /ops/v1/channels/{ch}/status); a channel.status_changed event tells you when."
+    )
+
+
+def test_a_pending_number_tells_the_client_whom_to_ask_not_how_the_hub_works(
+    db: Session,
+) -> None:
+    partner = make_partner(db)
+    client, _ = make_client(db, partner)
+    channel = make_channel(db, client, status=ChannelStatus.PENDING)
+    with pytest.raises(ChannelNotRunning) as refused:
+        generate_api_key(db, channel, side=Side.CLIENT, actor="x")
+    reason = str(refused.value)
+    assert reason == (
+        "This number is still being connected to WhatsApp: API keys can be generated once it"
+        f" is running. If this takes long, contact {partner.brand_name}."
+    )
+    assert "set-status" not in reason and "/ops/" not in reason and "operator" not in reason
+
+
 def test_key_generation_is_audited_with_who_did_it(db: Session) -> None:
     channel = shared_channel(db)
     new = generate_api_key(db, channel, side=Side.PARTNER, actor="partner_api:pk_1")

@@ -100,6 +100,7 @@ def test_get_partner_shows_its_settings(client: FlaskClient, account: PartnerAcc
         "name": account.partner.name,
         "brand_name": account.partner.brand_name,
         "billing_model": "direct_payment",
+        "sandbox": False,
         "redirect_urls": [REDIRECT_URL, OTHER_REDIRECT],
         "webhook_url": WEBHOOK,
         "created_at": body["created_at"],
@@ -793,7 +794,14 @@ def test_key_for_a_pending_channel_is_refused(
 
     response = post_key(client, account, channel)
 
-    assert_problem(response, "post", API_KEYS, 409, "channel_not_running")
+    body = assert_problem(response, "post", API_KEYS, 409, "channel_not_running")
+    # R9: the detail says what will make it running.
+    assert body["detail"] == (
+        "This number is still pending: it can get API keys once it is connected to WhatsApp."
+        f" The hub's operator marks it running (onboarding set-status {channel.public_id}"
+        f" running, or PUT /ops/v1/channels/{channel.public_id}/status); a"
+        " channel.status_changed event tells you when."
+    )
     assert table_rows(db) == before
 
 

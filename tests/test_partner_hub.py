@@ -490,7 +490,9 @@ def test_client_page_shows_each_channels_permission_and_key_action(
     pending = rows[world.pending.public_id]
     assert '<span class="status shared">Shared</span>' in pending
     assert re.search(r"<button[^>]*disabled[^>]*>Generate API Key</button>", pending)
-    assert "API keys can be generated only for running numbers." in pending
+    ch = world.pending.public_id
+    assert "This number is still pending: it can get API keys once it is connected" in pending
+    assert f"(onboarding set-status {ch} running, or PUT /ops/v1/channels/{ch}/status)" in pending
     assert "link-field" not in pending  # shared already: nothing to ask for
 
 
@@ -602,7 +604,8 @@ def test_generate_for_a_pending_channel_is_refused(
     before = table_rows(db)
     response = generate(client, world, world.pending)
     assert response.status_code == 409
-    assert "API keys can be generated only for running numbers." in response.text
+    assert "This number is still pending: it can get API keys once" in response.text
+    assert f"onboarding set-status {world.pending.public_id} running" in response.text
     assert table_rows(db) == before
 
 

@@ -20,6 +20,12 @@ PARTNER_DOORS = {
     "partner_user": "Partner Hub",
 }
 
+# channel.status_changed, in the client's words: what the new status means for it.
+STATUS_NOW = {
+    "running": "now running: connected to WhatsApp, API keys can be generated",
+    "pending": "now pending: being connected to WhatsApp, no new API keys until it runs",
+}
+
 
 @dataclass(frozen=True)
 class ActivityRow:
@@ -84,6 +90,8 @@ def _detail(data: dict[str, object]) -> str:
     if "prefix" in data:
         maker = "you" if data.get("created_by") == "client" else "your partner"
         return f"key {data['prefix']}… made by {maker}"
+    if "to" in data:  # channel.status_changed
+        return STATUS_NOW.get(str(data["to"]), f"now {data['to']}")
     return ""
 
 
@@ -93,6 +101,6 @@ def who(actor: str, client: Client, viewer: ClientUser, users: dict[str, str]) -
         return "You" if ident == viewer.public_id else users.get(ident, "A user of your account")
     if kind in PARTNER_DOORS:
         return f"{client.partner.brand_name} ({PARTNER_DOORS[kind]})"
-    if kind == "operator":
+    if kind in ("operator", "operator_api"):
         return "Hub support team"
     return "Onboarding Hub"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from onboarding.client_hub.present import new_number_sharing, via_words
-from onboarding.models import Channel, Client
+from onboarding.models import Channel, ChannelStatus, Client
 from onboarding.permissions.client_settings import SharingChange
 
 
@@ -12,10 +12,14 @@ def numbers_text(channels: list[Channel]) -> str:
 
 
 def added_message(channel: Channel) -> str:
-    text = (
-        f"Added {channel.phone_number}. It is pending until WhatsApp has verified it; "
-        "API keys can be generated once it is running."
-    )
+    if channel.status == ChannelStatus.RUNNING:  # a sandbox partner's number (R9)
+        text = f"Added {channel.phone_number}. It is running"
+        text += "." if channel.permission else ": you can generate its API key now."
+    else:
+        text = (
+            f"Added {channel.phone_number}. It is pending until WhatsApp has verified it; "
+            "API keys can be generated once it is running."
+        )
     if channel.permission is not None:
         brand = channel.client.partner.brand_name
         text += f" It is shared with {brand} ({via_words(channel.permission)})."

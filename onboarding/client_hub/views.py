@@ -130,6 +130,7 @@ def add_number(user: ClientUser) -> Page:
         "client_hub/add_number.html",
         form=form,
         new_numbers=new_number_sharing(user.client),
+        partner=user.client.partner,
     ), status
 
 

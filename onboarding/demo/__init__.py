@@ -1,5 +1,7 @@
-"""`onboarding demo`: a partner, a client with numbers, and a ready permission link.
+"""`onboarding demo`: a sandbox partner, a client with numbers, and a ready permission link.
 
+The demo partner is a sandbox partner (R9): the numbers its clients add run at once, so the
+printed link leads, with no operator step, to a number whose key works on /messaging/v1/channel.
 The demo is seeded once; its logins and secrets are kept in instance/demo.json (a development
 file, never used in production) so that later runs print the same ones.
 """
@@ -25,9 +27,11 @@ from onboarding.permissions.service import add_channel
 
 PARTNER_EMAIL = "partner@demo.example"
 CLIENT_EMAIL = "client@demo.example"
-CLIENT_NUMBERS = [
-    ("+4915112345001", "Store Berlin", ChannelStatus.RUNNING),
-    ("+4915112345002", "Store Hamburg", ChannelStatus.RUNNING),
+# None: the sandbox decides (running). The support line is held pending by the operator's
+# override, to show a number still being connected and what `onboarding set-status` does.
+CLIENT_NUMBERS: list[tuple[str, str, ChannelStatus | None]] = [
+    ("+4915112345001", "Store Berlin", None),
+    ("+4915112345002", "Store Hamburg", None),
     ("+4915112345003", "Support line", ChannelStatus.PENDING),
 ]
 
@@ -55,7 +59,13 @@ def _load(session: Session, saved: Path) -> dict[str, Any] | None:
     if not saved.exists():
         return None
     result: dict[str, Any] = json.loads(saved.read_text())
-    return result if find_partner(session, result["partner_id"]) else None
+    partner = find_partner(session, result["partner_id"])
+    if partner is None:
+        return None
+    # A demo seeded before sandbox partners existed becomes one, so that its link still works
+    # end to end with no operator step.
+    partner.sandbox = True
+    return {**result, "sandbox": True}
 
 
 def _seed(session: Session, redirect_url: str) -> dict[str, Any]:
@@ -67,6 +77,7 @@ def _seed(session: Session, redirect_url: str) -> dict[str, Any]:
         redirect_urls=[redirect_url],
         webhook_url=None,
         owner_email=PARTNER_EMAIL,
+        sandbox=True,
     )
     client_password = secrets.token_urlsafe(9)
     client, _user = create_client(

@@ -64,6 +64,15 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"},
             "brand_name": {"type": "string"},
             "billing_model": {"enum": ["partner_payment", "direct_payment"]},
+            "sandbox": {
+                "type": "boolean",
+                "readOnly": True,
+                "description": (
+                    "A test integration (R9): your clients' numbers run as soon as they are"
+                    " added, so keys can be generated before any number is real. Set by the"
+                    " hub's operator."
+                ),
+            },
             "redirect_urls": {"type": "array", "items": {"type": "string", "format": "uri"}},
             "webhook_url": {"type": ["string", "null"], "format": "uri"},
             "created_at": TIME,
@@ -415,7 +424,14 @@ PATHS: dict[str, Any] = {
                     "description": "`permission_missing` (with `permission_url`) or `forbidden`",
                     "content": PROBLEM,
                 },
-                "409": {"description": "`channel_not_running`", "content": PROBLEM},
+                "409": {
+                    "description": (
+                        "`channel_not_running`: the number is still pending; `detail` says what"
+                        " makes it running (the operator, after which a"
+                        " `channel.status_changed` event arrives)"
+                    ),
+                    "content": PROBLEM,
+                },
             },
             parameters=[PARTNER, CHANNEL],
         ),

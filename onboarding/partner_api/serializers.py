@@ -20,6 +20,7 @@ def partner_json(partner: Partner) -> dict[str, Any]:
         "name": partner.name,
         "brand_name": partner.brand_name,
         "billing_model": partner.billing_model,
+        "sandbox": partner.sandbox,
         "redirect_urls": [entry.url for entry in partner.redirect_urls],
         "webhook_url": partner.webhook_url,
         "created_at": timestamp(partner.created_at),

@@ -165,6 +165,8 @@ def _what(event: AuditEvent) -> str:
         return f"{text} (via {VIA.get(via, via)})"
     if event.type == "api_key.created":
         return f"{text} ({data.get('prefix', '')}…, by the {data.get('created_by', '')})"
+    if event.type == "channel.status_changed":
+        return f"{text}: {data.get('from', '?')} → {data.get('to', '?')}"
     if event.type == "staff.role_changed":
         return f"{text}: {data.get('email', '')}, {data.get('from', '')} → {data.get('to', '')}"
     if event.type.startswith("staff.") and "role" in data:
@@ -181,7 +183,10 @@ def _actor_names(session: Session, partner: Partner, actors: set[str]) -> dict[s
     for actor in actors:
         kind, _, public_id = actor.partition(":")
         ids.setdefault(kind, []).append(public_id)
-    names = {"operator": "Operator (hub staff)"}
+    names = {
+        "operator": "Operator (hub staff)",
+        "operator_api": "Operator (provisioning system)",
+    }
     for public_id, email in session.execute(
         select(PartnerUser.public_id, PartnerUser.email).where(
             PartnerUser.public_id.in_(ids.get("partner_user", [])),

@@ -42,7 +42,11 @@ def create_partner(
     brand_name: str | None = None,
     redirect_urls: Sequence[str] = (),
     webhook_url: str | None = None,
+    sandbox: bool = False,
 ) -> tuple[Partner, PartnerCredentials]:
+    """A partner and its first credentials. A sandbox partner (R9) integrates before any number
+    is real: its clients' numbers run as soon as they are added (permissions.service.add_channel),
+    and every screen that names it says "Sandbox". Only the operator sets it, here."""
     name = name.strip()
     if not name:
         raise InvalidInput("A partner needs a name.")
@@ -52,6 +56,7 @@ def create_partner(
         billing_model=BillingModel(billing_model),
         webhook_url=check_webhook_url(webhook_url) if webhook_url else None,
         signing_secret=new_signing_secret(),
+        sandbox=sandbox,
     )
     session.add(partner)
     for url in redirect_urls:

@@ -17,6 +17,7 @@ DESCRIPTIONS = {
     "permission.granted": "Permission granted",
     "permission.revoked": "Permission removed",
     "api_key.created": "API key generated",
+    "channel.status_changed": "Status changed",
     "webhook.test": "Test webhook sent",
     "staff.invited": "Invited to the team",
     "staff.invite_revoked": "Invitation withdrawn",

@@ -50,8 +50,27 @@ def _refusal(channel: Channel, side: Side) -> DomainError | None:
             )
         return PermissionMissing(KEYS_WITH_PARTNER)
     if channel.status != ChannelStatus.RUNNING:
-        return ChannelNotRunning("API keys can be generated only for running numbers.")
+        return ChannelNotRunning(not_running(channel, side))
     return None
+
+
+def not_running(channel: Channel, side: Side) -> str:
+    """Why a pending number gets no key yet, and what will make it running (R8, R9).
+
+    The partner, an integrator, is told the operator's step and the event to wait for; the
+    client is told the number is being connected and whom to ask, not how the hub works inside.
+    """
+    if side == Side.PARTNER:
+        return (
+            "This number is still pending: it can get API keys once it is connected to WhatsApp."
+            " The hub's operator marks it running (onboarding set-status"
+            f" {channel.public_id} running, or PUT /ops/v1/channels/{channel.public_id}/status);"
+            " a channel.status_changed event tells you when."
+        )
+    return (
+        "This number is still being connected to WhatsApp: API keys can be generated once it is"
+        f" running. If this takes long, contact {channel.client.partner.brand_name}."
+    )
 
 
 def generate_api_key(session: Session, channel: Channel, *, side: Side, actor: str) -> NewApiKey:

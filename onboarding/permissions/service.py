@@ -7,9 +7,11 @@ its audit events and its outbox rows land together or not at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onboarding.db import utcnow
@@ -25,6 +27,7 @@ from onboarding.models import (
     Side,
 )
 from onboarding.permissions import events
+from onboarding.permissions.lifecycle import running_with_number
 
 # Also what a client sees when the unique constraint wins a race (the views catch it).
 NUMBER_ADDED_ALREADY = "You have added this number already."
@@ -47,7 +50,7 @@ def add_channel(
     name: str,
     *,
     actor: str,
-    status: ChannelStatus = ChannelStatus.PENDING,
+    status: ChannelStatus | None = None,
 ) -> Channel:
     """Create a channel and apply R2: billing default first, then the client's "all numbers".
 
@@ -55,15 +58,25 @@ def add_channel(
     running, neither blocks nor shows: the number is added (pending) as if it were free, and the
     database's partial unique index keeps it from running twice (the operator settles a clash
     when moving one to running).
+
+    The partner decides the status: a sandbox partner's numbers run at once, any other's start
+    pending until the operator marks them running. `status` is the operator's override (CLI
+    `add-channel --status`); client-facing callers never pass it.
     """
     own = select(Channel.id).where(
         Channel.client_id == client.id, Channel.phone_number == phone_number
     )
     if session.scalar(own):
         raise Conflict(NUMBER_ADDED_ALREADY)
-    channel = Channel(client=client, phone_number=phone_number, name=name, status=status)
+    asked = status is not None
+    running = status == ChannelStatus.RUNNING if asked else client.partner.sandbox
+    channel = Channel(
+        client=client, phone_number=phone_number, name=name, status=ChannelStatus.PENDING
+    )
     session.add(channel)
     session.flush()
+    if running and not _run_if_free(session, channel) and asked:
+        raise _running_elsewhere(session, channel)
     events.record(
         session,
         "channel.created",
@@ -77,6 +90,33 @@ def add_channel(
     if via is not None:
         grant(session, client, [channel], via=via, actor=actor)
     return channel
+
+
+def _run_if_free(session: Session, channel: Channel) -> bool:
+    """Start the new channel unless its number already runs elsewhere in the hub; False then.
+
+    The partial unique index uq_channel_running_phone_number decides, so a concurrent start
+    cannot slip between a look and the write. Refused, the channel stays pending: for a sandbox
+    partner's client that is the same state, in the same words, as any new number of a partner
+    that is not a sandbox, and nothing says which account runs the number (R9). The savepoint
+    keeps the transaction usable.
+    """
+    # The savepoint's rollback, before the refusal is swallowed, restores `pending`.
+    with suppress(IntegrityError), session.begin_nested():
+        channel.status = ChannelStatus.RUNNING
+        session.flush()
+    return channel.status == ChannelStatus.RUNNING
+
+
+def _running_elsewhere(session: Session, channel: Channel) -> Conflict:
+    """The operator asked for `running` and the number runs elsewhere: say where (operator
+    only; never shown to a partner or client), as set-status does."""
+    other = running_with_number(session, channel)
+    where = f" as channel {other.public_id} of client {other.client.public_id}" if other else ""
+    return Conflict(
+        f"{channel.phone_number} is already running{where}. A number runs on one WhatsApp "
+        "Business account at a time: add it pending, or set that channel to pending first."
+    )
 
 
 def default_grant(client: Client) -> GrantedVia | None:
