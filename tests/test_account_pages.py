@@ -89,7 +89,8 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(
     ("current", "new", "message"),
     [
         ("not my password", NEW, "Your current password is not right."),
-        (PASSWORD, "short", "between 10 and 200 characters"),
+        (PASSWORD, "short", "between 12 and 200 characters"),
+        (PASSWORD, "qwerty123456", "one of the most common ones"),
         (PASSWORD, PASSWORD, "other than your current one"),
     ],
 )

@@ -273,7 +273,7 @@ def test_a_short_new_password_is_refused_and_the_link_still_works(
     ask(client, CLIENT, users.client_user.email)
     link = mailbox.last(users.client_user.email).link()
     status, html = reset(client, link, "short")
-    assert status == 400 and "between 10 and 200 characters" in html
+    assert status == 400 and "between 12 and 200 characters" in html
     assert reset(client, link)[0] == 303
 
 

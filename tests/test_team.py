@@ -307,7 +307,7 @@ def test_a_bad_invitation_link_and_a_short_password_are_refused(
     page = invitee.get(link).text
     before = table_rows(db)
     response = invitee.post(link, data={"csrf_token": csrf_token(page), "password": "short"})
-    assert response.status_code == 400 and "between 10 and 200 characters" in response.text
+    assert response.status_code == 400 and "between 12 and 200 characters" in response.text
     response = invitee.post(link, data={"password": JOIN_PASSWORD})  # no CSRF token
     assert response.status_code == 400 and "Your form expired" in response.text
     assert table_rows(db) == before

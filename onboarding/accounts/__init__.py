@@ -4,17 +4,19 @@ their pages (`views`) and the limits on mail they send (`limits`)."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from onboarding.errors import InvalidInput
 from onboarding.models import ClientUser, PartnerUser
 from onboarding.security import hash_password, password_needs_rehash, verify_password
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 200
 
 
@@ -39,6 +41,23 @@ def check_new_password(password: str) -> None:
         raise InvalidInput(
             f"Choose a password of {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters."
         )
+    if is_common_password(password):
+        raise InvalidInput(
+            "This password is one of the most common ones, which are tried first: choose another."
+        )
+
+
+def is_common_password(password: str) -> bool:
+    """In the 30,000 most common passwords (zxcvbn's list), ignoring case, or one of them twice
+    (`passwordpassword`)."""
+    text = password.lower()
+    half = text[: len(text) // 2]
+    return text in _common_passwords() or (text == half * 2 and half in _common_passwords())
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 User = TypeVar("User", ClientUser, PartnerUser)
