@@ -12,9 +12,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from onboarding.db import get_session
-from onboarding.errors import DomainError
 from onboarding.models import Channel
-from onboarding.partner_api.errors import ApiError, from_domain, problem
+from onboarding.partner_api.errors import ApiError, answer_in_problems, problem
 from onboarding.partners.service import find_partner, set_billing_model
 from onboarding.permissions.lifecycle import set_status
 
@@ -24,16 +23,7 @@ MIN_TOKEN_LENGTH = 32
 bp = Blueprint("operator_api", __name__, url_prefix=PREFIX)
 
 
-@bp.errorhandler(ApiError)
-def _api_error(error: ApiError) -> Response:
-    get_session().rollback()
-    return problem(error)
-
-
-@bp.errorhandler(DomainError)
-def _domain_error(error: DomainError) -> Response:
-    get_session().rollback()
-    return problem(from_domain(error))
+answer_in_problems(bp)
 
 
 def guard() -> Response | None:

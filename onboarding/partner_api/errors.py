@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, json
+from flask import Blueprint, Response, json
 
+from onboarding.db import get_session
 from onboarding.errors import (
     ChannelNotRunning,
     Conflict,
@@ -85,3 +86,17 @@ def problem(error: ApiError) -> Response:
     if "retry_after" in error.extra:
         response.headers["Retry-After"] = str(error.extra["retry_after"])
     return response
+
+
+def answer_in_problems(blueprint: Blueprint) -> None:
+    """The blueprint's refusals become problem+json, and a refused request changes nothing."""
+
+    @blueprint.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        get_session().rollback()
+        return problem(error)
+
+    @blueprint.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        get_session().rollback()
+        return problem(from_domain(error))

@@ -19,7 +19,7 @@ from onboarding.limits import per_address
 from onboarding.models import ApiKey, AuditEvent, Channel, Client, Partner, Permission, Side
 from onboarding.partner_api import contract, oauth
 from onboarding.partner_api.auth import partner_required
-from onboarding.partner_api.errors import ApiError, from_domain, problem
+from onboarding.partner_api.errors import ApiError, answer_in_problems, from_domain
 from onboarding.partner_api.openapi import document
 from onboarding.partner_api.pagination import listing, page
 from onboarding.partner_api.serializers import (
@@ -48,16 +48,7 @@ def _declared_query_only() -> None:
     contract.check_query(bp.url_prefix or "")
 
 
-@bp.errorhandler(ApiError)
-def _api_error(error: ApiError) -> Response:
-    get_session().rollback()
-    return problem(error)
-
-
-@bp.errorhandler(DomainError)
-def _domain_error(error: DomainError) -> Response:
-    get_session().rollback()
-    return problem(from_domain(error))
+answer_in_problems(bp)
 
 
 @bp.post("/token")
