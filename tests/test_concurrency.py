@@ -36,6 +36,7 @@ from onboarding.models import (
     Client,
     ClientUser,
     Consent,
+    Partner,
     PartnerRedirectUrl,
     PartnerUser,
     Permission,
@@ -576,3 +577,51 @@ def test_one_redirect_url_registered_twice_at_once(live_app: Flask) -> None:
             )
         )
         assert sorted(urls) == sorted([REDIRECT_URL, url])
+
+
+# --- a partner's settings ------------------------------------------------------------------------
+
+
+def test_two_redirect_url_lists_sent_at_once_take_turns(live_app: Flask) -> None:
+    with live_app.app_context(), sessions(live_app)() as setup:
+        account = make_account(setup)
+        setup.commit()
+    browser = live_app.test_client()
+    keep, other = "https://a.partner.example/back", "https://b.partner.example/back"
+
+    def send(urls: list[str]) -> Callable[[], TestResponse]:
+        body = {"redirect_urls": urls}
+        return lambda: browser.patch(account.path(), json=body, headers=api_headers(account))
+
+    for _ in range(ROUNDS // 5):
+        assert send([REDIRECT_URL, keep])().status_code == 200
+        # One keeps a URL (moving it up), the other replaces it: each changes rows the other
+        # deletes.
+        responses = together([send([keep]), send([other])])
+        assert statuses(responses) == [200, 200]
+        with sessions(live_app)() as check:
+            stored = check.scalars(
+                select(PartnerRedirectUrl.url)
+                .where(PartnerRedirectUrl.partner_id == account.partner.id)
+                .order_by(PartnerRedirectUrl.position)
+            )
+            assert list(stored) in ([keep], [other])  # one list whole: the later request's
+
+
+def test_two_secret_rotations_at_once_chain(live_app: Flask) -> None:
+    with live_app.app_context(), sessions(live_app)() as setup:
+        account = make_account(setup)
+        setup.commit()
+    browser = live_app.test_client()
+
+    def rotate() -> TestResponse:
+        return browser.post(account.path("/signing_secret"), headers=api_headers(account))
+
+    for _ in range(ROUNDS // 5):
+        responses = together([rotate, rotate])
+        assert statuses(responses) == [201, 201]
+        shown = {response.get_json()["signing_secret"] for response in responses}
+        with sessions(live_app)() as check:
+            partner = check.get_one(Partner, account.partner.id)
+            # Both secrets shown still sign: the later one, and the earlier as the previous.
+            assert {partner.signing_secret, partner.previous_signing_secret} == shown

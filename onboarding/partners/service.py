@@ -104,6 +104,22 @@ def create_partner_user(
     return user
 
 
+def lock_partner(session: Session, partner: Partner, *attributes: str) -> None:
+    """Hold the partner's row until the transaction ends, then read `attributes` afresh, for a
+    change that starts from what is stored (a list to merge, a secret to keep as the previous
+    one): two such changes at once then take turns instead of one undoing the other.
+
+    FOR NO KEY UPDATE, the lock `permissions.events.record` takes too: rows inserted that
+    reference the partner (FOR KEY SHARE) do not wait for it. SQLite: the write lock is held
+    from BEGIN IMMEDIATE on (`onboarding.db`).
+    """
+    session.flush()
+    session.execute(
+        select(Partner.id).where(Partner.id == partner.id).with_for_update(key_share=True)
+    )
+    session.refresh(partner, list(attributes))
+
+
 def find_partner(session: Session, public_id: str) -> Partner | None:
     return session.scalar(select(Partner).where(Partner.public_id == public_id))
 
@@ -134,6 +150,9 @@ def update_settings(session: Session, partner: Partner, changes: dict[str, Any])
             raise InvalidInput("redirect_urls lists a URL twice.")
         for url in urls:
             check_redirect_url(url)
+        # Two lists sent at once would each update or delete rows the other had just replaced
+        # (a 500 on PostgreSQL): start from the list as it is once it is ours.
+        lock_partner(session, partner, "redirect_urls")
         kept = {entry.url: entry for entry in partner.redirect_urls}
         partner.redirect_urls = [kept.get(url) or PartnerRedirectUrl(url=url) for url in urls]
         for position, entry in enumerate(partner.redirect_urls):
