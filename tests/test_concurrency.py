@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import html
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -196,7 +197,9 @@ def test_fifty_clients_of_one_partner_allow_at_once(live_app: Flask) -> None:
         answers.append(allow(browser, consent_page(browser, account.id, email), [channel_id]))
 
     with EventPoller(live_app.test_client(), account) as poller:
+        began = time.monotonic()
         responses = together(answers)
+        took = time.monotonic() - began
 
     assert statuses(responses) == [303] * CLIENTS, [
         r.get_data(as_text=True) for r in responses if r.status_code != 303
@@ -217,6 +220,32 @@ def test_fifty_clients_of_one_partner_allow_at_once(live_app: Flask) -> None:
         ).all()
     assert [type for _id, type in events].count("permission.granted") == CLIENTS
     assert poller.seen == [tuple(event) for event in events]  # none skipped, none twice
+    print(f"{CLIENTS} consents at once: {took:.2f} s")
+
+
+def test_one_client_answering_in_two_tabs_at_once(live_app: Flask) -> None:
+    with live_app.app_context(), sessions(live_app)() as setup:
+        account = make_account(setup)
+        customer, user = make_client(setup, account.partner)
+        a, b = (make_channel(setup, customer).public_id for _ in range(2))
+        setup.commit()
+        email, client_id = user.email, customer.id
+    tabs = [live_app.test_client() for _ in range(2)]
+    pages = [consent_page(tab, account.id, email) for tab in tabs]
+
+    responses = together([allow(tabs[0], pages[0], [a]), allow(tabs[1], pages[1], [a, b])])
+
+    assert statuses(responses) == [303, 303]
+    with sessions(live_app)() as check:
+        first, last = check.scalars(
+            select(Consent).where(Consent.client_id == client_id).order_by(Consent.id)
+        )
+        shared = check.scalars(
+            select(Channel.public_id).join(Permission).where(Channel.client_id == client_id)
+        )
+        assert sorted(shared) == sorted(last.channels)  # the later answer holds
+        assert sorted(first.channels + last.channels) == sorted([a, a, b])
+        assert sorted(last.revoked) == sorted(set(first.channels) - set(last.channels))
 
 
 # --- grant, revoke and key generation on one channel ---------------------------------------------
