@@ -142,6 +142,11 @@ def update_settings(session: Session, partner: Partner, changes: dict[str, Any])
     unknown = set(changes) - set(SETTINGS)
     if unknown:
         raise InvalidInput(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    if "webhook_url" in changes:  # first: it may look the name up, which no lock should wait for
+        url = changes["webhook_url"]
+        if url is not None and not isinstance(url, str):
+            raise InvalidInput("webhook_url is a URL or null.")
+        partner.webhook_url = check_webhook_url(url) if url else None
     if "redirect_urls" in changes:
         urls = changes["redirect_urls"]
         if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
@@ -157,11 +162,6 @@ def update_settings(session: Session, partner: Partner, changes: dict[str, Any])
         partner.redirect_urls = [kept.get(url) or PartnerRedirectUrl(url=url) for url in urls]
         for position, entry in enumerate(partner.redirect_urls):
             entry.position = position
-    if "webhook_url" in changes:
-        url = changes["webhook_url"]
-        if url is not None and not isinstance(url, str):
-            raise InvalidInput("webhook_url is a URL or null.")
-        partner.webhook_url = check_webhook_url(url) if url else None
     if "brand_name" in changes:
         brand = changes["brand_name"]
         if not isinstance(brand, str) or not 1 <= len(brand.strip()) <= 200:
