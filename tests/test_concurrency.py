@@ -78,6 +78,10 @@ def live_app(committed: tuple[str, Engine], tmp_path: Path) -> Iterator[Flask]:
             "SECRET_KEY": "test-secret-key",
             "BASE_URL": "https://hub.test",
             "API_RATE_LIMIT": 100_000,
+            # Writes take turns on SQLite; on a busy test machine 50 of them may take longer
+            # than the 5 s default. How long one waits is capacity, not correctness: a plain
+            # BEGIN fails at once whatever the timeout.
+            "SQLITE_BUSY_TIMEOUT": 30.0,
             # An exception becomes the 500 a user would see, to be counted (and shown, below).
             "PROPAGATE_EXCEPTIONS": False,
         }
@@ -359,14 +363,15 @@ def test_grant_revoke_and_key_generation_on_one_channel_never_leave_a_key_unshar
 
 class Race:
     """Makes two requests race to a write: each thread about to run a statement that starts with
-    `sql` waits (at most `wait` seconds) until the other is there too, so both have made their
-    checks before either writes. On SQLite the second request is still waiting for the write lock
-    at its BEGIN IMMEDIATE, so the first goes on alone after `wait`. Also records the unique
-    violations the database raised."""
+    `sql` waits until the other is there too, so both have made their checks before either
+    writes. On SQLite the second request is still waiting for the write lock at its BEGIN
+    IMMEDIATE, so the first goes on alone after half a second (well within the busy timeout).
+    Also records the unique violations the database raised."""
 
-    def __init__(self, engine: Engine, sql: str, wait: float = 1.0) -> None:
+    def __init__(self, engine: Engine, sql: str) -> None:
         self.engine = engine
         self.sql = sql
+        wait = 0.5 if engine.dialect.name == "sqlite" else 15.0  # PostgreSQL: the other comes
         self.barrier = threading.Barrier(2, timeout=wait)
         self.waited = threading.local()
         self.violations: list[str] = []
