@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -76,7 +76,30 @@ def _make_sqlite_transactional(engine: Engine, busy_timeout: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _may_write() -> bool:
+    """Whether a SQLite transaction beginning now must take the write lock at once.
+
+    In WAL mode a plain (deferred) BEGIN reads from a snapshot and asks for the write lock at its
+    first write; if another connection committed in between, that write fails at once with
+    SQLITE_BUSY_SNAPSHOT ("database is locked", no busy timeout: waiting could not help), so a
+    transaction that reads and then writes, which is nearly every change here, fails under
+    concurrency. BEGIN IMMEDIATE takes the write lock first (waiting up to the busy timeout), so
+    writing transactions run one at a time, each on the latest data.
+
+    Reads are not held up: a GET, HEAD or OPTIONS request (none writes) begins deferred and
+    reads its snapshot beside the writer. Elsewhere in the app (other requests, CLI commands,
+    the webhook worker's passes) transactions may write. Outside the app (a script with its own
+    connection, the test suite's rolled-back transaction) SQLite's own default stays.
+    """
+    if has_request_context():
+        return request.method not in READ_ONLY_METHODS
+    return has_app_context()
 
 
 class Database:

@@ -109,6 +109,22 @@ def create_partner_user(
     return user
 
 
+def lock_partner(session: Session, partner: Partner, *attributes: str) -> None:
+    """Hold the partner's row until the transaction ends, then read `attributes` afresh, for a
+    change that starts from what is stored (a list to merge, a secret to keep as the previous
+    one): two such changes at once then take turns instead of one undoing the other.
+
+    FOR NO KEY UPDATE, the lock `permissions.events.record` takes too: rows inserted that
+    reference the partner (FOR KEY SHARE) do not wait for it. SQLite: the write lock is held
+    from BEGIN IMMEDIATE on (`onboarding.db`).
+    """
+    session.flush()
+    session.execute(
+        select(Partner.id).where(Partner.id == partner.id).with_for_update(key_share=True)
+    )
+    session.refresh(partner, list(attributes))
+
+
 def find_partner(session: Session, public_id: str) -> Partner | None:
     return session.scalar(select(Partner).where(Partner.public_id == public_id))
 
@@ -131,6 +147,11 @@ def update_settings(session: Session, partner: Partner, changes: dict[str, Any])
     unknown = set(changes) - set(SETTINGS)
     if unknown:
         raise InvalidInput(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    if "webhook_url" in changes:  # first: it may look the name up, which no lock should wait for
+        url = changes["webhook_url"]
+        if url == "" or (url is not None and not isinstance(url, str)):
+            raise InvalidInput("webhook_url is a URL, or null to remove it.")
+        partner.webhook_url = check_webhook_url(url) if url else None
     if "redirect_urls" in changes:
         urls = changes["redirect_urls"]
         if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
@@ -139,15 +160,13 @@ def update_settings(session: Session, partner: Partner, changes: dict[str, Any])
             raise InvalidInput("redirect_urls lists a URL twice.")
         for url in urls:
             check_redirect_url(url)
+        # Two lists sent at once would each update or delete rows the other had just replaced
+        # (a 500 on PostgreSQL): start from the list as it is once it is ours.
+        lock_partner(session, partner, "redirect_urls")
         kept = {entry.url: entry for entry in partner.redirect_urls}
         partner.redirect_urls = [kept.get(url) or PartnerRedirectUrl(url=url) for url in urls]
         for position, entry in enumerate(partner.redirect_urls):
             entry.position = position
-    if "webhook_url" in changes:
-        url = changes["webhook_url"]
-        if url == "" or (url is not None and not isinstance(url, str)):
-            raise InvalidInput("webhook_url is a URL, or null to remove it.")
-        partner.webhook_url = check_webhook_url(url) if url else None
     if "brand_name" in changes:
         brand = changes["brand_name"]
         if not isinstance(brand, str) or not 1 <= len(brand.strip()) <= 200:

@@ -25,7 +25,12 @@ def record(
     transaction. Events without a webhook still show in the activity pages and the feed."""
     # Hold the partner's row until commit, so that its events get their ids (the feed's and the
     # outbox's order) in commit order: a poller reading `after=<id>` then never skips one.
-    session.execute(select(Partner.id).where(Partner.id == partner.id).with_for_update())
+    # FOR NO KEY UPDATE, not FOR UPDATE: inserting a row that references the partner (a
+    # permission, a client) takes FOR KEY SHARE on it, which FOR UPDATE would wait for, so two
+    # transactions that had each inserted one would wait for each other (a deadlock).
+    session.execute(
+        select(Partner.id).where(Partner.id == partner.id).with_for_update(key_share=True)
+    )
     if client is not None:
         data = {"client_id": client.public_id, **data}
     event = AuditEvent(

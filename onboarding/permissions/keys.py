@@ -12,7 +12,7 @@ from onboarding.errors import ChannelNotRunning, DomainError, PermissionMissing
 from onboarding.models import ApiKey, Channel, ChannelStatus, Side
 from onboarding.observability import metrics
 from onboarding.permissions import events
-from onboarding.permissions.service import key_holder
+from onboarding.permissions.service import key_holder, lock_client
 from onboarding.security import hash_secret, issue_secret
 
 KEY_KIND = "wak"  # "WhatsApp API key", so a leaked key is recognisable in logs and scanners
@@ -74,7 +74,12 @@ def not_running(channel: Channel, side: Side) -> str:
 
 
 def generate_api_key(session: Session, channel: Channel, *, side: Side, actor: str) -> NewApiKey:
-    """Issue a key for `side`, revoking every earlier key of the channel (R8)."""
+    """Issue a key for `side`, revoking every earlier key of the channel (R8).
+
+    Decided under the client's lock on the channel as it is now, so a key is never made for a
+    channel whose permission a concurrent removal has just taken away (R1, R3).
+    """
+    lock_client(session, channel.client, [channel])
     refusal = _refusal(channel, side)
     if refusal is not None:
         raise refusal

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import Channel, ChannelStatus
 from onboarding.permissions import events
+from onboarding.permissions.service import lock_client
 
 
 def set_status(session: Session, channel: Channel, status: str, actor: str) -> bool:
@@ -31,6 +32,7 @@ def set_status(session: Session, channel: Channel, status: str, actor: str) -> b
         new = ChannelStatus(status)
     except ValueError:
         raise InvalidInput("A channel's status is pending or running.") from None
+    lock_client(session, channel.client, [channel])  # a key is made only while it runs (R8)
     old = ChannelStatus(channel.status)
     if new == old:
         return False

@@ -2,6 +2,10 @@
 
 Callers own the transaction: these functions add to the session and never commit, so a change,
 its audit events and its outbox rows land together or not at all.
+
+Concurrency: every change of a client's sharing, or of a key of one of its channels, first takes
+the client's lock (`lock_client`) and reads what it decides on afresh under it, so such changes
+serialise per client and none decides on what another changed a moment ago.
 """
 
 from __future__ import annotations
@@ -43,6 +47,44 @@ def key_holder(channel: Channel) -> Side:
     return Side.PARTNER if is_shared(channel) else Side.CLIENT
 
 
+# Up to this many channels are read back by id under the lock; more, and all the client's are.
+REFRESH_BY_ID = 500
+
+
+def lock_client(
+    session: Session, client: Client, channels: Sequence[Channel] | None = None
+) -> None:
+    """Hold the client's row until the transaction ends, then read the client and `channels`
+    (by default all the client's channels) afresh, permissions included.
+
+    What a change decides on (is the channel shared? does it run? "all numbers"?) may have been
+    read before the lock, when another transaction was about to change it: two answers would
+    then both insert a channel's permission (a unique violation, a 500), or a key would be made
+    for a channel whose permission a removal had just taken away (R1, R3). Under the lock and
+    read afresh, each change sees the one before it.
+
+    PostgreSQL: SELECT ... FOR NO KEY UPDATE, which conflicts with itself but not with the
+    FOR KEY SHARE that inserting a row referencing the client takes. The order is always the
+    client's lock, then the partner's (`events.record`), so two changes never wait for each
+    other. SQLite has no row locks: there a writing transaction holds the database's write lock
+    from its BEGIN IMMEDIATE on (`onboarding.db`), and reading afresh only refreshes objects
+    loaded by an earlier transaction of the session.
+    """
+    session.flush()  # our own changes are part of what is read back
+    session.execute(
+        select(Client)
+        .where(Client.id == client.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)  # all_channels; `channels` reloads
+    )
+    fresh = select(Channel).execution_options(populate_existing=True)  # with its permission
+    if channels is not None and len(channels) <= REFRESH_BY_ID:
+        fresh = fresh.where(Channel.id.in_([channel.id for channel in channels]))
+    else:
+        fresh = fresh.where(Channel.client_id == client.id)
+    session.scalars(fresh).all()
+
+
 def add_channel(
     session: Session,
     client: Client,
@@ -74,9 +116,10 @@ def add_channel(
         client=client, phone_number=phone_number, name=name, status=ChannelStatus.PENDING
     )
     session.add(channel)
-    session.flush()
+    session.flush()  # a concurrent insert of the same number fails here (the views catch it)
     if running and not _run_if_free(session, channel) and asked:
         raise _running_elsewhere(session, channel)
+    lock_client(session, client, [channel])  # "all numbers" as it is now
     events.record(
         session,
         "channel.created",
@@ -132,7 +175,15 @@ def grant(
     session: Session, client: Client, channels: Iterable[Channel], *, via: GrantedVia, actor: str
 ) -> list[Channel]:
     """Share the channels with the client's partner; returns those that were not shared yet."""
-    newly = [channel for channel in _own(client, channels) if not is_shared(channel)]
+    channels = _own(client, channels)
+    lock_client(session, client, channels)
+    return _grant(session, client, channels, via=via, actor=actor)
+
+
+def _grant(
+    session: Session, client: Client, channels: list[Channel], *, via: GrantedVia, actor: str
+) -> list[Channel]:
+    newly = [channel for channel in channels if not is_shared(channel)]
     for channel in newly:
         channel.permission = Permission(
             partner_id=client.partner_id, granted_via=via, granted_by=actor, granted_at=utcnow()
@@ -152,7 +203,15 @@ def revoke(
     means every number is shared, and leaving it on would hand the partner the next number
     while the client believes it has withdrawn.
     """
-    gone = [channel for channel in _own(client, channels) if is_shared(channel)]
+    channels = _own(client, channels)
+    lock_client(session, client, channels)
+    return _revoke(session, client, channels, via=via, actor=actor)
+
+
+def _revoke(
+    session: Session, client: Client, channels: list[Channel], *, via: GrantedVia, actor: str
+) -> list[Channel]:
+    gone = [channel for channel in channels if is_shared(channel)]
     for channel in gone:
         channel.permission = None
     if gone:
@@ -191,16 +250,17 @@ def set_shared(
 
     Raises ForeignChannel, before changing anything, when an id is not one of the client's own.
     """
+    lock_client(session, client)
     by_id = {channel.public_id: channel for channel in client.channels}
     unknown = set(channel_ids) - by_id.keys()
     if unknown:
         raise ForeignChannel("One of the selected numbers does not belong to your account.")
     wanted = set(by_id) if all_channels else set(channel_ids)
     client.all_channels = all_channels
-    granted = grant(session, client, [by_id[i] for i in by_id if i in wanted], via=via, actor=actor)
-    revoked = revoke(
-        session, client, [by_id[i] for i in by_id if i not in wanted], via=via, actor=actor
-    )
+    share = [by_id[i] for i in by_id if i in wanted]
+    granted = _grant(session, client, share, via=via, actor=actor)
+    keep_out = [by_id[i] for i in by_id if i not in wanted]
+    revoked = _revoke(session, client, keep_out, via=via, actor=actor)
     shared = [channel for channel in client.channels if is_shared(channel)]
     return ShareOutcome(shared=shared, granted=granted, revoked=revoked)
 

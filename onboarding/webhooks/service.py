@@ -14,10 +14,12 @@ from onboarding.db import utcnow
 from onboarding.errors import InvalidInput
 from onboarding.models import AuditEvent, Partner, WebhookOutbox
 from onboarding.partners.redirects import check_webhook_url
+from onboarding.partners.service import lock_partner
 from onboarding.permissions import events
 from onboarding.security import new_signing_secret
 
 DEFAULT_OVERLAP = timedelta(hours=24)
+SECRETS = ("signing_secret", "previous_signing_secret", "previous_signing_secret_until")
 
 
 def rotate_signing_secret(
@@ -31,6 +33,9 @@ def rotate_signing_secret(
     """
     if overlap < timedelta(0):
         raise InvalidInput("The overlap cannot be negative.")
+    # Two rotations at once must chain (the second keeps the first's secret as the previous
+    # one), or the first's secret, shown once, would be valid nowhere.
+    lock_partner(session, partner, *SECRETS)
     if overlap:
         partner.previous_signing_secret = partner.signing_secret
         partner.previous_signing_secret_until = utcnow() + overlap
