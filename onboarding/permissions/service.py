@@ -31,7 +31,6 @@ from onboarding.models import (
     Side,
 )
 from onboarding.permissions import events
-from onboarding.permissions.lifecycle import running_with_number
 
 # Also what a client sees when the unique constraint wins a race (the views catch it).
 NUMBER_ADDED_ALREADY = "You have added this number already."
@@ -154,6 +153,9 @@ def _run_if_free(session: Session, channel: Channel) -> bool:
 def _running_elsewhere(session: Session, channel: Channel) -> Conflict:
     """The operator asked for `running` and the number runs elsewhere: say where (operator
     only; never shown to a partner or client), as set-status does."""
+    # Imported here: lifecycle takes the client's lock from this module.
+    from onboarding.permissions.lifecycle import running_with_number
+
     other = running_with_number(session, channel)
     where = f" as channel {other.public_id} of client {other.client.public_id}" if other else ""
     return Conflict(
