@@ -43,6 +43,7 @@ from onboarding.models import (
     Permission,
     Side,
 )
+from onboarding.partners import team
 from onboarding.partners.service import create_partner_user
 from onboarding.permissions.client_settings import VIA
 from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel, set_shared
@@ -563,24 +564,41 @@ def hub_owner(app: Flask) -> tuple[Any, list[FlaskClient]]:
     return account, browsers
 
 
-def test_one_team_member_added_twice_at_once(live_app: Flask) -> None:
-    _account, browsers = hub_owner(live_app)
-    pages = [b.get("/hub/team").get_data(as_text=True) for b in browsers]
-    data = {"email": "member@race.example", "password": PASSWORD}
+def test_one_address_joining_two_partners_at_once(live_app: Flask) -> None:
+    """Two partners invited the same address; both links are followed at the same moment."""
+    tokens = []
+    with live_app.app_context(), sessions(live_app)() as setup:
+        for n in range(2):
+            account = make_account(setup)
+            owner = create_partner_user(
+                setup,
+                account.partner,
+                email=f"owner{n}@race.example",
+                password=PASSWORD,
+                role="owner",
+            )
+            tokens.append(team.invite(setup, owner, email="joiner@race.example", role="member"))
+        setup.commit()
+    browsers = [live_app.test_client() for _ in tokens]
+    links = [f"/hub/invite/{new.token}" for new in tokens]
+    pages = [b.get(link).get_data(as_text=True) for b, link in zip(browsers, links, strict=True)]
 
-    def add(browser: FlaskClient, page: str) -> Callable[[], TestResponse]:
-        return lambda: browser.post("/hub/team", data={"csrf_token": csrf_token(page), **data})
+    def join(browser: FlaskClient, link: str, page: str) -> Callable[[], TestResponse]:
+        form = {"csrf_token": csrf_token(page), "password": PASSWORD}
+        return lambda: browser.post(link, data=form)
 
     with Race(engine_of(live_app), "INSERT INTO partner_user") as race:
         _done, refused = one_each(
-            together([add(*pair) for pair in zip(browsers, pages, strict=True)]), 303, 400
+            together([join(*args) for args in zip(browsers, links, pages, strict=True)]), 303, 409
         )
 
     expect_constraint(race, live_app)
-    assert "A partner user with this email exists already." in refused.get_data(as_text=True)
+    assert team.EMAIL_HAS_LOGIN in html.unescape(refused.get_data(as_text=True))
     with sessions(live_app)() as check:
-        emails = check.scalars(select(PartnerUser.email).order_by(PartnerUser.email))
-        assert list(emails) == ["member@race.example", "owner@race.example"]
+        joined = check.scalars(
+            select(PartnerUser.email).where(PartnerUser.email == "joiner@race.example")
+        )
+        assert list(joined) == ["joiner@race.example"]
 
 
 def test_one_redirect_url_registered_twice_at_once(live_app: Flask) -> None:
