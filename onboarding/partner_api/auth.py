@@ -9,7 +9,7 @@ from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from flask import current_app, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from onboarding import limits
 from onboarding.db import get_session
@@ -22,6 +22,13 @@ from onboarding.security import hash_secret, secure_transport
 USE_HTTPS = "Use HTTPS: credentials sent over plain http are refused (http only on loopback)."
 
 
+_PARTNER_BY_KEY = (
+    select(Partner, PartnerApiKey.public_id)
+    .join(PartnerApiKey, PartnerApiKey.partner_id == Partner.id)
+    .where(PartnerApiKey.key_hash == bindparam("key_hash"), PartnerApiKey.revoked_at.is_(None))
+)
+
+
 def authenticate() -> tuple[Partner, str]:
     """The calling partner and the actor name its changes are audited under."""
     session = get_session()
@@ -32,14 +39,15 @@ def authenticate() -> tuple[Partner, str]:
     if (api_key is not None or bearer) and not secure_transport():
         raise ApiError(400, USE_HTTPS)
     if api_key is not None:
-        row = session.scalar(
-            select(PartnerApiKey).where(
-                PartnerApiKey.key_hash == hash_secret(api_key), PartnerApiKey.revoked_at.is_(None)
-            )
-        )
+        # One query: the live key's partner and the key's id; nothing cached across requests,
+        # so a revoked key is refused on the next request in every process.
+        row = session.execute(
+            _PARTNER_BY_KEY, {"key_hash": hash_secret(api_key)}
+        ).first()
         if row is None:
             raise ApiError(401, "The API key is not valid.")
-        return session.get_one(Partner, row.partner_id), f"partner_api_key:{row.public_id}"
+        partner, key_id = row
+        return partner, f"partner_api_key:{key_id}"
     if bearer:
         try:
             token = bearer_token()

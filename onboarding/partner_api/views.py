@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from onboarding.clients.service import search_condition, verified_clients
@@ -28,7 +28,6 @@ from onboarding.partner_api.serializers import (
     client_json,
     consent_json,
     partner_json,
-    permission_json,
     timestamp,
 )
 from onboarding.partners.redirects import is_registered
@@ -183,7 +182,35 @@ def list_channels(partner: Partner, actor: str) -> Response:
 @bp.get("/partners/<partner_id>/channels/<channel_id>/permission")
 @partner_required
 def get_permission(partner: Partner, actor: str, channel_id: str) -> Response:
-    return jsonify(permission_json(_channel(get_session(), partner, channel_id)))
+    """R4, the hot path: one Core query (channel, its client's id, its permission if any)."""
+    row = (
+        get_session()
+        .execute(_PERMISSION, {"channel_id": channel_id, "partner_id": partner.id})
+        .first()
+    )
+    if row is None:
+        raise ApiError(404, f"No channel {channel_id}.")
+    channel, client, granted_at, granted_via = row
+    return jsonify(
+        {
+            "channel_id": channel,
+            "client_id": client,
+            "status": "shared" if granted_at is not None else "missing",
+            "granted_at": timestamp(granted_at),
+            "granted_via": granted_via,
+        }
+    )
+
+
+_PERMISSION = (
+    select(Channel.public_id, Client.public_id, Permission.granted_at, Permission.granted_via)
+    .join(Client, Client.id == Channel.client_id)
+    .outerjoin(Permission, Permission.channel_id == Channel.id)
+    .where(
+        Channel.public_id == bindparam("channel_id"),
+        Client.partner_id == bindparam("partner_id"),
+    )
+)
 
 
 @bp.get("/partners/<partner_id>/consents/<consent_id>")
