@@ -41,9 +41,7 @@ def authenticate() -> tuple[Partner, str]:
     if api_key is not None:
         # One query: the live key's partner and the key's id; nothing cached across requests,
         # so a revoked key is refused on the next request in every process.
-        row = session.execute(
-            _PARTNER_BY_KEY, {"key_hash": hash_secret(api_key)}
-        ).first()
+        row = session.execute(_PARTNER_BY_KEY, {"key_hash": hash_secret(api_key)}).first()
         if row is None:
             raise ApiError(401, "The API key is not valid.")
         partner, key_id = row
