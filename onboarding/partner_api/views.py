@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
@@ -21,7 +21,7 @@ from onboarding.partner_api import contract, oauth
 from onboarding.partner_api.auth import partner_required
 from onboarding.partner_api.errors import ApiError, from_domain, problem
 from onboarding.partner_api.openapi import document
-from onboarding.partner_api.pagination import listing, page
+from onboarding.partner_api.pagination import DEFAULT_LIMIT, encode_cursor, listing, page
 from onboarding.partner_api.serializers import (
     api_key_json,
     channel_json,
@@ -144,10 +144,24 @@ def get_client(partner: Partner, actor: str, client_id: str) -> Response:
     session = get_session()
     client = _client(session, partner, client_id)
     verified = client.id in verified_clients(session, [client])
+    # The first page of channels only, so the answer does not grow with the client's numbers;
+    # the rest come from GET /channels?client_id=…, starting at channels_next_cursor.
+    channels = session.scalars(
+        select(Channel)
+        .where(Channel.client_id == client.id)
+        .order_by(Channel.id)
+        .limit(DEFAULT_LIMIT + 1)
+    ).all()
+    more = len(channels) > DEFAULT_LIMIT
+    channels = channels[:DEFAULT_LIMIT]
     return jsonify(
         {
             **client_json(client, email_verified=verified),
-            "channels": [channel_json(c) for c in client.channels],
+            "channels": [channel_json(c) for c in channels],
+            "channels_next_cursor": encode_cursor(channels[-1].id) if more else None,
+            "channels_url": url_for(
+                "partner_api.list_channels", partner_id=partner.public_id, client_id=client_id
+            ),
         }
     )
 
