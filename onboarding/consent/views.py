@@ -73,7 +73,7 @@ def consent() -> Page | str:
     q = request.values.get("q", "").strip()[: sel.MAX_QUERY]
     if request.method == "POST":
         selection = _carried(form)
-        if request.form.get("action") in ("allow", "deny"):
+        if request.form.get("action") != "filter":  # anything but Allow is a Cancel
             return _answer(form, flow, user, selection)
     return _screen(form, flow, user, selection, q)
 
