@@ -97,9 +97,11 @@ def _screen(
         selection.pick(session.scalars(sel.matching(client.id, prior)))
     start = sel.starting_point(session, client.id, flow.request)
     chosen = sel.selected(start, selection)
-    total = sel.count(session, sel.matching(client.id, ""))
     rows = sel.listed_rows(session, client.id, q)
-    matches = sel.count(session, sel.matching(client.id, q)) if q else total
+    # A short list is its own count: the counting queries are for clients with many numbers.
+    short = len(rows) < sel.SHOW
+    total = len(rows) if short and not q else sel.count(session, sel.matching(client.id, ""))
+    matches = len(rows) if short else sel.count(session, sel.matching(client.id, q))
     chosen_count = len(sel.own(session, client.id, chosen)) if selection.picked else len(chosen)
     form.flow.data = flow.token
     if request.method == "GET":
