@@ -233,7 +233,7 @@ def _ms(value: str) -> float:
 def wrk(url: str, seconds: float, headers: dict[str, str], connections: int = 16) -> Load:
     """wrk -t2 -c16 for `seconds`; non-2xx answers count as errors (a bench that measures 401s
     or 429s measures nothing)."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run(  # noqa: S603 (wrk, our arguments)
@@ -259,13 +259,16 @@ def python_load(url: str, requests: int, headers: dict[str, str]) -> Load:
     samples = []
     errors = 0
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    for _ in range(requests):
-        start = time.perf_counter()
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        samples.append(time.perf_counter() - start)
-        errors += response.status >= 400
+    try:
+        for _ in range(requests):
+            start = time.perf_counter()
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            samples.append(time.perf_counter() - start)
+            errors += response.status >= 400
+    finally:
+        connection.close()
     samples.sort()
     return Load(
         len(samples) / sum(samples),
@@ -335,7 +338,7 @@ def main(seconds: float = 5, big: tuple[int, ...] = (1000, 10000), rounds: int =
         )
     lines = [
         f"onboarding HTTP bench — {engine}, waitress threads={THREADS}, wrk -t2 -c16 "
-        f"-d{seconds}s, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs",
+        f"-d{seconds:g}s, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs",
         f"{'path':<30} {'limits':<6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} target",
     ]
     print(*lines, sep="\n", flush=True)
