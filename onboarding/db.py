@@ -48,7 +48,8 @@ def utcnow() -> datetime:
 
 
 def make_engine(url: str, *, sqlite_busy_timeout: float = 5.0, **kwargs: Any) -> Engine:
-    kwargs.setdefault("pool_pre_ping", True)  # a connection lost in a database restart is replaced
+    if not url.startswith("sqlite"):  # a file does not drop connections; skip a ping per request
+        kwargs.setdefault("pool_pre_ping", True)  # a connection lost in a restart is replaced
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _make_sqlite_transactional(engine, sqlite_busy_timeout)

@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from authlib.common.security import is_secure_transport
 from flask import Flask, Request, Response, abort, current_app, request
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import ServiceUnavailable
 
 from onboarding.pages import JSON_DOORS
@@ -155,6 +155,12 @@ def _is_static_file() -> bool:
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, with `Secure` set whenever the request came over HTTPS."""
 
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # Most API calls carry no cookie: skip building the signer for nothing.
+        if request.cookies.get(self.get_cookie_name(app)) is None:
+            return self.session_class()
+        return super().open_session(app, request)
+
     def get_cookie_secure(self, app: Flask) -> bool:
         current: Request = request
         return bool(app.config["SESSION_COOKIE_SECURE"]) or current.is_secure
@@ -247,13 +253,17 @@ def contains_nul(value: Any) -> bool:
     return False
 
 
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def refuse_nul_characters() -> None:
     """No input may carry a NUL: PostgreSQL's text columns refuse it, so it would turn a
     harmless miss (unknown id, wrong email) into a server error. JSON bodies are checked by
     read_json, where a route reads them."""
     texts = [request.path]
-    texts += [value for _, values in request.args.lists() for value in values]
-    if request.form:
+    if request.query_string:  # parse only what is there: this runs on every request
+        texts += [value for _, values in request.args.lists() for value in values]
+    if request.mimetype in _FORM_TYPES and request.form:
         texts += [value for _, values in request.form.lists() for value in values]
     if any("\x00" in text for text in texts):
         abort(400, "The request contains a NUL character.")

@@ -31,7 +31,12 @@ from onboarding.models import (
     Side,
     WebhookOutbox,
 )
-from onboarding.permissions.keys import KEYS_WITH_PARTNER, channel_for_key, generate_api_key
+from onboarding.permissions.keys import (
+    KEYS_WITH_PARTNER,
+    KeyOwner,
+    channel_for_key,
+    generate_api_key,
+)
 from onboarding.permissions.service import grant, revoke
 from onboarding.security import hash_secret
 from tests.conftest import csrf_token
@@ -348,7 +353,7 @@ def test_generating_a_key_shows_it_once_and_stores_only_its_hash(
     key = db.scalars(select(ApiKey)).one()
     assert key.key_hash == hash_secret(secret.group(0))
     assert key.created_by == Side.CLIENT
-    assert channel_for_key(db, secret.group(0)) == channel
+    assert channel_for_key(db, secret.group(0)) == KeyOwner.of(channel)
     [event] = events(db, "api_key.created")
     assert event.actor == f"client_user:{account.user.public_id}"
     assert event.data["channel_id"] == channel.public_id

@@ -16,7 +16,7 @@ from onboarding.models import (
     GrantedVia,
     Side,
 )
-from onboarding.permissions.keys import api_keys, channel_for_key, generate_api_key
+from onboarding.permissions.keys import KeyOwner, api_keys, channel_for_key, generate_api_key
 from onboarding.permissions.service import grant, revoke
 from onboarding.security import hash_secret
 from tests.factories import make_channel, make_client, make_partner
@@ -36,7 +36,7 @@ def test_partner_with_permission_gets_a_key_shown_once(db: Session) -> None:
     assert new.key.key_hash == hash_secret(new.secret)
     stored = db.scalars(select(ApiKey.key_hash)).all()
     assert new.secret not in stored
-    assert channel_for_key(db, new.secret) == channel
+    assert channel_for_key(db, new.secret) == KeyOwner.of(channel)
 
 
 def test_partner_without_permission_is_refused(db: Session) -> None:
@@ -62,7 +62,7 @@ def test_client_regains_keys_after_removing_permission(db: Session) -> None:
     own = generate_api_key(db, channel, side=Side.CLIENT, actor="client_user:x")
 
     assert channel_for_key(db, partner_key.secret) is None
-    assert channel_for_key(db, own.secret) == channel
+    assert channel_for_key(db, own.secret) == KeyOwner.of(channel)
     with pytest.raises(PermissionMissing):
         generate_api_key(db, channel, side=Side.PARTNER, actor="partner_api")
 
@@ -82,7 +82,7 @@ def test_a_new_key_revokes_the_previous_ones(db: Session) -> None:
     second = generate_api_key(db, channel, side=Side.PARTNER, actor="partner_api")
 
     assert channel_for_key(db, first.secret) is None
-    assert channel_for_key(db, second.secret) == channel
+    assert channel_for_key(db, second.secret) == KeyOwner.of(channel)
     keys = api_keys(db, channel)
     assert [key.public_id for key in keys] == [second.key.public_id, first.key.public_id]
     assert keys[0].revoked_at is None and keys[1].revoked_at is not None

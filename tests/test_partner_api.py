@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -531,6 +531,40 @@ def test_client_detail_lists_its_channels_and_their_permission(
         (pending.public_id, customer.public_id, pending.phone_number, "pending", "missing"),
     ]
     assert [c["name"] for c in body["channels"]] == [shared.name, pending.name]
+    assert body["channels_next_cursor"] is None
+    assert body["channels_url"] == account.path(f"/channels?client_id={customer.public_id}")
+
+
+def test_client_detail_embeds_a_first_page_and_points_to_the_rest(
+    client: FlaskClient, db: Session, account: PartnerAccount
+) -> None:
+    """Issue 8: the answer does not grow with the client's numbers."""
+    customer = add_client(db, account)
+    db.execute(
+        insert(Channel),
+        [
+            {"client_id": customer.id, "phone_number": f"+4930555{n:04d}", "name": f"L{n}",
+             "status": "running"}
+            for n in range(250)
+        ],
+    )  # fmt: skip
+    db.commit()
+    every = list(db.scalars(select(Channel.public_id).where(Channel.client_id == customer.id)
+                            .order_by(Channel.id)))  # fmt: skip
+
+    body = assert_documented(
+        get(client, account, f"/clients/{customer.public_id}"), "get", CLIENT, 200
+    )
+
+    assert ids(body["channels"]) == every[:100]
+    seen = ids(body["channels"])
+    cursor = body["channels_next_cursor"]
+    while cursor:
+        page = get(client, account, "/channels", client_id=customer.public_id, cursor=cursor).json
+        assert page is not None
+        seen += ids(page["channels"])
+        cursor = page["next_cursor"]
+    assert seen == every
 
 
 def test_unknown_client_is_not_found(client: FlaskClient, account: PartnerAccount) -> None:

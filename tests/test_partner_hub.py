@@ -36,7 +36,7 @@ from onboarding.models import (
     WebhookOutbox,
 )
 from onboarding.partners.service import create_partner, create_partner_user
-from onboarding.permissions.keys import channel_for_key
+from onboarding.permissions.keys import KeyOwner, channel_for_key
 from onboarding.permissions.service import grant
 from onboarding.security import hash_secret
 from tests.api import table_rows
@@ -553,7 +553,7 @@ def test_generate_shows_the_key_once(client: FlaskClient, db: Session, world: Wo
     db.expire_all()
     key = db.scalars(select(ApiKey).where(ApiKey.channel_id == world.shared.id)).one()
     assert key.key_hash == hash_secret(secret) and key.created_by == "partner"
-    assert channel_for_key(db, secret) == world.shared
+    assert channel_for_key(db, secret) == KeyOwner.of(world.shared)
     event = db.scalars(select(AuditEvent).where(AuditEvent.type == "api_key.created")).one()
     assert event.actor == f"partner_user:{world.member.public_id}"
 
@@ -574,7 +574,7 @@ def test_regenerating_revokes_the_previous_key(
     assert first != second
     db.expire_all()
     assert channel_for_key(db, first) is None
-    assert channel_for_key(db, second) == world.shared
+    assert channel_for_key(db, second) == KeyOwner.of(world.shared)
 
 
 def test_the_generated_key_works_on_the_messaging_api(client: FlaskClient, world: World) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from onboarding.client_hub.present import new_number_sharing, via_words
 from onboarding.models import Channel, ChannelStatus, Client
 from onboarding.permissions.client_settings import SharingChange
+from onboarding.permissions.service import ChannelRef
 
 
-def numbers_text(channels: list[Channel]) -> str:
+def numbers_text(channels: Sequence[Channel | ChannelRef]) -> str:
     return ", ".join(channel.phone_number for channel in channels)
 
 
@@ -54,7 +57,7 @@ def shared_message(client: Client, granted: list[Channel]) -> str:
     return f"Shared {numbers_text(granted)} with {client.partner.brand_name}."
 
 
-def all_numbers_message(client: Client, granted: list[Channel]) -> str:
+def all_numbers_message(client: Client, granted: Sequence[Channel | ChannelRef]) -> str:
     brand = client.partner.brand_name
     if not client.all_channels:
         return f"“All numbers” is off. {new_number_sharing(client)} Nothing was removed."

@@ -6,11 +6,13 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Config, current_app, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from onboarding.auth.forms import FlowForm
 from onboarding.auth.session import current_client_user
 from onboarding.consent import flow as flows
+from onboarding.consent import selection as sel
 from onboarding.consent.callback import CallbackTooLong, callback_url, check_issuer
 from onboarding.consent.forms import ConsentForm
 from onboarding.consent.request import parse_request, strict_query
@@ -22,7 +24,6 @@ from onboarding.pages import error_page
 from onboarding.partners.redirects import is_registered
 from onboarding.partners.service import find_partner
 from onboarding.permissions import consents
-from onboarding.permissions.service import is_shared
 
 bp = Blueprint("consent", __name__)
 
@@ -68,27 +69,62 @@ def consent() -> Page | str:
         return redirect(url_for("auth.login", flow=token), 303)
     if user.client.partner_id != flow.partner.id:
         return wrong_account(user, flow)
+    selection = sel.Selection()
+    q = request.values.get("q", "").strip()[: sel.MAX_QUERY]
     if request.method == "POST":
-        return _answer(form, flow, user)
+        selection = _carried(form)
+        if request.form.get("action") != "filter":  # anything but Allow is a Cancel
+            return _answer(form, flow, user, selection)
+    return _screen(form, flow, user, selection, q)
 
+
+def _carried(form: ConsentForm) -> sel.Selection:
+    """The form's selection, with the listed boxes folded in."""
+    selection = sel.Selection(
+        sel.ids(request.form.get("picked")), sel.ids(request.form.get("unpicked"))
+    )
+    selection.fold(sel.ids(request.form.get("listed")), form.channels.data or [])
+    return selection
+
+
+def _screen(
+    form: ConsentForm, flow: flows.Flow, user: ClientUser, selection: sel.Selection, q: str
+) -> str:
+    session = get_session()
     client = user.client
-    preselected = {channel.public_id for channel in client.channels if is_shared(channel)}
-    preselected |= set(flow.request.channels)
-    preselected |= {c.public_id for c in client.channels if c.phone_number == flow.request.number}
-    form.flow.data = token
-    form.all_channels.data = client.all_channels
+    if request.method == "POST" and request.form.get("all_matching"):
+        prior = request.form.get("prior_q", "").strip()[: sel.MAX_QUERY]
+        selection.pick(session.scalars(sel.matching(client.id, prior)))
+    start = sel.starting_point(session, client.id, flow.request)
+    chosen = sel.selected(start, selection)
+    rows = sel.listed_rows(session, client.id, q)
+    # A short list is its own count: the counting queries are for clients with many numbers.
+    short = len(rows) < sel.SHOW
+    total = len(rows) if short and not q else sel.count(session, sel.matching(client.id, ""))
+    matches = len(rows) if short else sel.count(session, sel.matching(client.id, q))
+    chosen_count = len(sel.own(session, client.id, chosen)) if selection.picked else len(chosen)
+    form.flow.data = flow.token
+    if request.method == "GET":
+        form.all_channels.data = client.all_channels
     return render_template(
         "consent/consent.html",
         form=form,
         flow=flow,
         client=client,
-        channels=client.channels,
-        preselected=preselected,
-        is_shared=is_shared,
+        rows=rows,
+        q=q,
+        total=total,
+        matches=matches,
+        chosen=chosen,
+        chosen_count=chosen_count,
+        selection=selection,
+        show=sel.SHOW,
     )
 
 
-def _answer(form: ConsentForm, flow: flows.Flow, user: ClientUser) -> Page:
+def _answer(
+    form: ConsentForm, flow: flows.Flow, user: ClientUser, selection: sel.Selection
+) -> Page:
     registered = [entry.url for entry in flow.partner.redirect_urls]
     if not is_registered(flow.request.redirect_url, registered):
         return error_page(
@@ -107,7 +143,7 @@ def _answer(form: ConsentForm, flow: flows.Flow, user: ClientUser) -> Page:
             answer = consents.allow(
                 session,
                 user.client,
-                form.channels.data or [],
+                _answer_ids(session, form, flow, user, selection),
                 all_channels=form.all_channels.data,
                 state=flow.request.state,
                 actor=f"client_user:{user.public_id}",
@@ -129,6 +165,21 @@ def _answer(form: ConsentForm, flow: flows.Flow, user: ClientUser) -> Page:
     session.commit()
     metrics.consent_answered(answer.action)
     return redirect(target, 303)
+
+
+def _answer_ids(
+    session: Session,
+    form: ConsentForm,
+    flow: flows.Flow,
+    user: ClientUser,
+    selection: sel.Selection,
+) -> list[str]:
+    """The ids to share: from the screen's selection when the form says what it listed (the
+    screen always does); else exactly the ticked boxes, as a plain form post has always meant."""
+    if "listed" not in request.form:
+        return list(form.channels.data or [])
+    start = sel.starting_point(session, user.client.id, flow.request)
+    return sorted(sel.selected(start, selection))
 
 
 def _back_to_partner(flow: flows.Flow, answer: Consent) -> str:

@@ -27,8 +27,8 @@ def channel() -> Response:
         raise ApiError(401, "The channel API key is missing, unknown or revoked.")
     return jsonify(
         {
-            "channel_id": found.public_id,
-            "client_id": found.client.public_id,
+            "channel_id": found.channel_id,
+            "client_id": found.client_id,
             "phone_number": found.phone_number,
         }
     )

@@ -93,10 +93,19 @@ for _side in ("partner", "client"):
 def observe_request(endpoint: str | None, method: str, status: int, seconds: float) -> None:
     name = endpoint or "unmatched"
     verb = method if method in METHODS else "OTHER"
-    REQUEST_DURATION.labels(endpoint=name, method=verb, status=f"{status // 100}xx").observe(
-        seconds
-    )
-    RESPONSES.labels(endpoint=name, method=verb, code=str(status)).inc()
+    children = _CHILDREN.get((name, verb, status))
+    if children is None:  # bounded: endpoints, methods and statuses the app answers
+        children = (
+            REQUEST_DURATION.labels(endpoint=name, method=verb, status=f"{status // 100}xx"),
+            RESPONSES.labels(endpoint=name, method=verb, code=str(status)),
+        )
+        _CHILDREN[(name, verb, status)] = children
+    children[0].observe(seconds)
+    children[1].inc()
+
+
+# The labelled children, looked up once: `labels()` costs more than the observation itself.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
 def webhook_attempted(status: str) -> None:

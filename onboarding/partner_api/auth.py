@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NamedTuple
 
 from authlib.oauth2 import OAuth2Error
 from flask import current_app, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from onboarding import limits
 from onboarding.db import get_session
@@ -22,8 +22,25 @@ from onboarding.security import hash_secret, secure_transport
 USE_HTTPS = "Use HTTPS: credentials sent over plain http are refused (http only on loopback)."
 
 
-def authenticate() -> tuple[Partner, str]:
-    """The calling partner and the actor name its changes are audited under."""
+_PARTNER_BY_KEY = (
+    select(Partner.id, Partner.public_id, PartnerApiKey.public_id)
+    .join(PartnerApiKey, PartnerApiKey.partner_id == Partner.id)
+    .where(PartnerApiKey.key_hash == bindparam("key_hash"), PartnerApiKey.revoked_at.is_(None))
+)
+
+
+class Caller(NamedTuple):
+    """Who is calling, without loading the partner: its integer and public ids, and the actor
+    name its changes are audited under."""
+
+    partner_id: int
+    partner_public_id: str
+    actor: str
+
+
+def identify() -> Caller:
+    """The calling partner's ids, in one Core query for an API key (the hot path). Nothing is
+    cached across requests, so a revoked key is refused on the next request in every process."""
     session = get_session()
     api_key = request.headers.get("X-API-Key")
     bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
@@ -32,22 +49,45 @@ def authenticate() -> tuple[Partner, str]:
     if (api_key is not None or bearer) and not secure_transport():
         raise ApiError(400, USE_HTTPS)
     if api_key is not None:
-        row = session.scalar(
-            select(PartnerApiKey).where(
-                PartnerApiKey.key_hash == hash_secret(api_key), PartnerApiKey.revoked_at.is_(None)
-            )
+        row = (
+            session.connection()
+            .execute(_PARTNER_BY_KEY, {"key_hash": hash_secret(api_key)})
+            .first()
         )
         if row is None:
             raise ApiError(401, "The API key is not valid.")
-        return session.get_one(Partner, row.partner_id), f"partner_api_key:{row.public_id}"
+        return Caller(row[0], row[1], f"partner_api_key:{row[2]}")
     if bearer:
         try:
             token = bearer_token()
         except OAuth2Error:
             raise ApiError(401, "The access token is not valid or has expired.") from None
         client = session.get_one(OAuthClient, token.oauth_client_id)
-        return session.get_one(Partner, token.partner_id), f"oauth_client:{client.client_id}"
+        partner = session.get_one(Partner, token.partner_id)
+        return Caller(partner.id, partner.public_id, f"oauth_client:{client.client_id}")
     raise ApiError(401, "Send an X-API-Key header or an Authorization: Bearer token.")
+
+
+def _admit(caller: Caller, partner_id: str) -> None:
+    """Only one's own partner, then the partner's rate limit."""
+    if caller.partner_public_id != partner_id:
+        raise ApiError(403, "These credentials belong to another partner.")
+    limit = per_minute(current_app.config["API_RATE_LIMIT"])
+    retry_after = limits.hit(limit, "api", caller.partner_public_id)
+    if retry_after:
+        raise ApiError(429, "Too many requests; slow down.", retry_after=retry_after)
+
+
+def caller_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """As partner_required, for hot read paths: hands the view the Caller, not an ORM Partner."""
+
+    @wraps(view)
+    def wrapped(partner_id: str, **kwargs: Any) -> Any:
+        caller = identify()
+        _admit(caller, partner_id)
+        return view(caller, **kwargs)
+
+    return wrapped
 
 
 def partner_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,13 +95,9 @@ def partner_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(partner_id: str, **kwargs: Any) -> Any:
-        partner, actor = authenticate()
-        if partner.public_id != partner_id:
-            raise ApiError(403, "These credentials belong to another partner.")
-        limit = per_minute(current_app.config["API_RATE_LIMIT"])
-        retry_after = limits.hit(limit, "api", partner.public_id)
-        if retry_after:
-            raise ApiError(429, "Too many requests; slow down.", retry_after=retry_after)
-        return view(partner, actor, **kwargs)
+        caller = identify()
+        _admit(caller, partner_id)
+        partner = get_session().get_one(Partner, caller.partner_id)
+        return view(partner, caller.actor, **kwargs)
 
     return wrapped

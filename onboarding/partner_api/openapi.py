@@ -124,7 +124,29 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "ClientWithChannels": {
-        "allOf": [ref("Client"), obj({"channels": {"type": "array", "items": ref("Channel")}})]
+        "allOf": [
+            ref("Client"),
+            obj(
+                {
+                    "channels": {
+                        "type": "array",
+                        "items": ref("Channel"),
+                        "maxItems": 100,
+                        "description": "The first 100 channels, oldest first.",
+                    },
+                    "channels_next_cursor": {
+                        "type": ["string", "null"],
+                        "description": "The `cursor` of the next page of GET channels_url; "
+                        "null when `channels` holds them all.",
+                    },
+                    "channels_url": {
+                        "type": "string",
+                        "description": "GET /partners/{partner_id}/channels?client_id=…: "
+                        "every channel of the client, paginated.",
+                    },
+                }
+            ),
+        ]
     },
     "Permission": obj(
         {
@@ -382,7 +404,7 @@ PATHS: dict[str, Any] = {
     },
     "/partners/{partner_id}/clients/{client_id}": {
         "get": operation(
-            "One client with its channels and their permission",
+            "One client with its first 100 channels and where to page through the rest",
             {"200": answer("ClientWithChannels", "The client"), **refusals(404, *AUTHED)},
             parameters=[PARTNER, CLIENT],
         )

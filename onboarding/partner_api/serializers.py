@@ -50,17 +50,6 @@ def channel_json(channel: Channel) -> dict[str, Any]:
     }
 
 
-def permission_json(channel: Channel) -> dict[str, Any]:
-    permission = channel.permission
-    return {
-        "channel_id": channel.public_id,
-        "client_id": channel.client.public_id,
-        "status": "shared" if permission else "missing",
-        "granted_at": timestamp(permission.granted_at) if permission else None,
-        "granted_via": permission.granted_via if permission else None,
-    }
-
-
 def api_key_json(key: ApiKey, channel: Channel) -> dict[str, Any]:
     return {
         "id": key.public_id,

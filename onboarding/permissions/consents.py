@@ -10,8 +10,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onboarding.models import Channel, Client, Consent, GrantedVia, Partner
-from onboarding.permissions.service import is_shared, set_shared
+from onboarding.models import Channel, Client, Consent, GrantedVia, Partner, Permission
+from onboarding.permissions.service import set_shared
 
 
 def allow(
@@ -36,13 +36,21 @@ def allow(
         via=GrantedVia.PERMISSION_SCREEN,
         actor=actor,
     )
-    return _record(session, client, "allow", outcome.shared, outcome.revoked, state)
+    shared = [ref.public_id for ref in outcome.shared]
+    return _record(
+        session, client, "allow", shared, [ref.public_id for ref in outcome.revoked], state
+    )
 
 
 def deny(session: Session, client: Client, *, state: str | None) -> Consent:
     """Cancel changes nothing; its record still says what is shared (as it was before)."""
-    shared = [channel for channel in client.channels if is_shared(channel)]
-    return _record(session, client, "deny", shared, [], state)
+    shared = session.scalars(
+        select(Channel.public_id)
+        .join(Permission, Permission.channel_id == Channel.id)
+        .where(Channel.client_id == client.id)
+        .order_by(Channel.id)
+    ).all()
+    return _record(session, client, "deny", list(shared), [], state)
 
 
 def find_consent(session: Session, partner: Partner, public_id: str) -> Consent | None:
@@ -56,16 +64,16 @@ def _record(
     session: Session,
     client: Client,
     action: Literal["allow", "deny"],
-    shared: list[Channel],
-    revoked: list[Channel],
+    shared: Sequence[str],
+    revoked: Sequence[str],
     state: str | None,
 ) -> Consent:
     consent = Consent(
         partner_id=client.partner_id,
         client=client,
         action=action,
-        channels=[channel.public_id for channel in shared],
-        revoked=[channel.public_id for channel in revoked],
+        channels=list(shared),
+        revoked=list(revoked),
         all_channels=client.all_channels,
         state=state,
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from onboarding.db import utcnow
 from onboarding.errors import ChannelNotRunning, DomainError, PermissionMissing
-from onboarding.models import ApiKey, Channel, ChannelStatus, Side
+from onboarding.models import ApiKey, Channel, ChannelStatus, Client, Side
 from onboarding.observability import metrics
 from onboarding.permissions import events
 from onboarding.permissions.service import key_holder, lock_client
@@ -114,13 +114,35 @@ def generate_api_key(session: Session, channel: Channel, *, side: Side, actor: s
     return NewApiKey(key=key, secret=secret.value)
 
 
-def channel_for_key(session: Session, secret: str) -> Channel | None:
+@dataclass(frozen=True)
+class KeyOwner:
+    """What the messaging side learns from a live key: which channel, whose, which number."""
+
+    channel_id: str
+    client_id: str
+    phone_number: str
+
+    @classmethod
+    def of(cls, channel: Channel) -> KeyOwner:
+        return cls(channel.public_id, channel.client.public_id, channel.phone_number)
+
+
+# One Core query on the key's hash (unique index) joined to channel and client: no ORM objects,
+# no lazy loads. Built once; each call only binds the hash. Nothing is cached across requests,
+# so a revoked key is refused on the very next request, in every process.
+_KEY_OWNER = (
+    select(Channel.public_id, Client.public_id, Channel.phone_number)
+    .select_from(ApiKey)
+    .join(Channel, Channel.id == ApiKey.channel_id)
+    .join(Client, Client.id == Channel.client_id)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
+
+
+def channel_for_key(session: Session, secret: str) -> KeyOwner | None:
     """The channel a live key belongs to; None for an unknown or revoked key."""
-    return session.scalar(
-        select(Channel)
-        .join(ApiKey)
-        .where(ApiKey.key_hash == hash_secret(secret), ApiKey.revoked_at.is_(None))
-    )
+    row = session.connection().execute(_KEY_OWNER, {"key_hash": hash_secret(secret)}).first()
+    return KeyOwner(*row) if row is not None else None
 
 
 def api_keys(session: Session, channel: Channel) -> list[ApiKey]:

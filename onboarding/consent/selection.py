@@ -1,0 +1,142 @@
+"""What the permission screen lists and what counts as selected, for clients of any size.
+
+The screen lists at most SHOW numbers: those matching the filter `q` (number or name), first by
+id. Which numbers are selected is explicit and survives filtering without JavaScript:
+
+- the starting point is the numbers shared now, those the partner asked for (`channels`,
+  `number`);
+- the form carries the client's changes outside that starting point as two lists of ids,
+  `picked` and `unpicked`, and the ids it listed (`listed`); each submission (Filter, Allow)
+  folds the boxes of the listed numbers into those lists, so a number ticked or cleared in one
+  view keeps its state in the next;
+- "Select all matching" picks every number that matches the filter, listed or not.
+
+Allow then shares exactly the selected numbers (all of them with "All numbers"). The queries
+read columns, never ORM objects, so a client with 10,000 numbers costs a page of 100 rows, a
+count and the ids of its shared numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from onboarding.consent.request import PermissionRequest
+from onboarding.models import Channel, Permission
+
+SHOW = 100  # numbers listed at once; the filter finds the others
+MAX_QUERY = 100
+
+
+@dataclass(frozen=True)
+class Row:
+    public_id: str
+    phone_number: str
+    name: str
+    shared: bool
+
+
+@dataclass
+class Selection:
+    """The client's changes to the starting point, as carried by the form."""
+
+    picked: set[str] = field(default_factory=set)
+    unpicked: set[str] = field(default_factory=set)
+
+    def fold(self, listed: Iterable[str], ticked: Iterable[str]) -> None:
+        """Take the listed boxes' states: ticked ones picked, cleared ones unpicked."""
+        ticked = set(ticked)
+        for public_id in listed:
+            if public_id in ticked:
+                self.picked.add(public_id)
+                self.unpicked.discard(public_id)
+            else:
+                self.unpicked.add(public_id)
+                self.picked.discard(public_id)
+
+    def pick(self, public_ids: Iterable[str]) -> None:
+        for public_id in public_ids:
+            self.picked.add(public_id)
+            self.unpicked.discard(public_id)
+
+
+def ids(text: str | None) -> set[str]:
+    """Space-separated ids from a hidden field."""
+    return set((text or "").split())
+
+
+def matching(client_id: int, q: str) -> Select[Any]:
+    """The client's numbers whose number or name contains `q` (case-insensitive)."""
+    query = select(Channel.public_id).where(Channel.client_id == client_id)
+    if q:
+        pattern = (
+            "%" + q.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        )
+        query = query.where(
+            or_(
+                func.lower(Channel.phone_number).like(pattern, escape="\\"),
+                func.lower(Channel.name).like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def listed_rows(session: Session, client_id: int, q: str) -> list[Row]:
+    sub = matching(client_id, q).subquery()
+    rows = session.execute(
+        select(Channel.public_id, Channel.phone_number, Channel.name, Permission.id)
+        .outerjoin(Permission, Permission.channel_id == Channel.id)
+        .where(Channel.public_id.in_(select(sub.c.public_id)))
+        .order_by(Channel.id)
+        .limit(SHOW)
+    ).all()
+    return [Row(p, n, name, perm is not None) for p, n, name, perm in rows]
+
+
+def count(session: Session, query: Select[Any]) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def starting_point(session: Session, client_id: int, asked: PermissionRequest) -> set[str]:
+    """Shared now, plus what the partner asked for (only the client's own ids count)."""
+    shared = session.scalars(
+        select(Channel.public_id)
+        .join(Permission, Permission.channel_id == Channel.id)
+        .where(Channel.client_id == client_id)
+    )
+    start = set(shared)
+    wanted = select(Channel.public_id).where(Channel.client_id == client_id)
+    conditions: list[ColumnElement[bool]] = []
+    if asked.channels:
+        conditions.append(Channel.public_id.in_(set(asked.channels)))
+    if asked.number:
+        conditions.append(Channel.phone_number == asked.number)
+    if conditions:
+        start |= set(session.scalars(wanted.where(or_(*conditions))))
+    return start
+
+
+def own(session: Session, client_id: int, public_ids: set[str]) -> set[str]:
+    """Those of `public_ids` that are the client's (a stale or forged id selects nothing)."""
+    if not public_ids:
+        return set()
+    found: set[str] = set()
+    chosen = sorted(public_ids)
+    for start in range(0, len(chosen), 900):
+        found |= set(
+            session.scalars(
+                select(Channel.public_id).where(
+                    Channel.client_id == client_id,
+                    Channel.public_id.in_(chosen[start : start + 900]),
+                )
+            )
+        )
+    return found
+
+
+def selected(start: set[str], selection: Selection) -> set[str]:
+    return (start | selection.picked) - selection.unpicked
