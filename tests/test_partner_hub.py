@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Connection, event, func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -409,6 +409,39 @@ def test_clients_list_shows_only_own_clients(client: FlaskClient, world: World) 
     assert world.b_client.name not in html
     assert 'aria-current="page">Clients<' in html
     assert "2 of 3" in html  # shared numbers of the first client
+
+
+def test_the_clients_list_counts_numbers_without_loading_them(
+    client: FlaskClient, db: Session, connection: Connection, world: World
+) -> None:
+    """A big client must not make the list load its numbers: the database counts them, in the
+    same statements whatever the counts."""
+    make_client(db, world.a)  # a client without numbers
+    db.commit()
+    log_in(client, world.owner)
+
+    def statements_of_the_list() -> int:
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(statement)
+
+        event.listen(connection, "before_cursor_execute", record)
+        try:
+            html = client.get("/hub/clients").text
+        finally:
+            event.remove(connection, "before_cursor_execute", record)
+        assert "0 of 0" in html  # the client without numbers
+        assert not [s for s in seen if "channel.phone_number" in s]  # no number was loaded
+        return len(seen)
+
+    before = statements_of_the_list()
+    for _ in range(30):
+        make_channel(db, world.client)
+    db.commit()
+
+    assert statements_of_the_list() == before
+    assert "2 of 33" in client.get("/hub/clients").text
 
 
 def test_clients_search_by_name_and_by_partner_payload(

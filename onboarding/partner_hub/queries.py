@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from onboarding.clients.service import search_condition
@@ -17,6 +18,7 @@ from onboarding.models import (
     ClientUser,
     Partner,
     PartnerUser,
+    Permission,
     WebhookAttempt,
     WebhookOutbox,
 )
@@ -44,15 +46,30 @@ def _page(session: Session, query: Select[Any], number: int) -> Page[Any]:
 
 def find_clients(session: Session, partner: Partner, q: str, number: int) -> Page[Client]:
     """The partner's clients whose name or partner_payload contains `q`, newest first."""
-    query = (
-        select(Client)
-        .where(Client.partner_id == partner.id)
-        .options(selectinload(Client.channels).selectinload(Channel.permission))
-        .order_by(Client.id.desc())
-    )
+    query = select(Client).where(Client.partner_id == partner.id).order_by(Client.id.desc())
     if q:
         query = query.where(search_condition(q))
     return _page(session, query, number)
+
+
+@dataclass(frozen=True)
+class NumberCounts:
+    numbers: int = 0
+    shared: int = 0
+
+
+def number_counts(session: Session, clients: Sequence[Client]) -> dict[int, NumberCounts]:
+    """How many numbers each client has, and how many it shares: counted by the database in one
+    query, so that a page of clients costs the same whatever their number counts."""
+    rows = session.execute(
+        select(Channel.client_id, func.count(Channel.id), func.count(Permission.id))
+        .outerjoin(Permission, Permission.channel_id == Channel.id)
+        .where(Channel.client_id.in_([client.id for client in clients]))
+        .group_by(Channel.client_id)
+    )
+    counts: defaultdict[int, NumberCounts] = defaultdict(NumberCounts)  # no numbers: 0 of 0
+    counts.update({client_id: NumberCounts(n, shared) for client_id, n, shared in rows})
+    return counts
 
 
 # -- webhook deliveries ---------------------------------------------------------------------------

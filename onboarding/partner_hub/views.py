@@ -25,7 +25,7 @@ from onboarding.partner_hub.access import (
     refusal_page,
 )
 from onboarding.partner_hub.forms import EmptyForm, LoginForm
-from onboarding.partner_hub.queries import activity, deliveries, find_clients
+from onboarding.partner_hub.queries import activity, deliveries, find_clients, number_counts
 from onboarding.partners.service import may_administer
 from onboarding.permissions.keys import can_generate, generate_api_key, live_keys
 from onboarding.permissions.service import is_shared
@@ -126,9 +126,10 @@ def home(user: PartnerUser) -> ResponseReturnValue:
 @login_required
 def clients(user: PartnerUser) -> ResponseReturnValue:
     q = request.args.get("q", "").strip()[:200]
-    page = find_clients(get_session(), user.partner, q, _page_number())
-    shared = {client.id: sum(map(is_shared, client.channels)) for client in page.items}
-    return render_template("partner_hub/clients.html", page=page, q=q, shared=shared)
+    session = get_session()
+    page = find_clients(session, user.partner, q, _page_number())
+    counts = number_counts(session, page.items)
+    return render_template("partner_hub/clients.html", page=page, q=q, counts=counts)
 
 
 @dataclass(frozen=True)
