@@ -39,6 +39,16 @@ def database(
         yield database
 
 
+@pytest.fixture(scope="module", params=backends())
+def committed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Engine]]:
+    """A database of the module's own whose changes are committed for real (see `empty`), for
+    tests that need separate connections: races, several processes, a worker beside the app."""
+    with migrated_database(request.param, tmp_path_factory.mktemp(request.param)) as database:
+        yield database
+
+
 @pytest.fixture
 def connection(database: tuple[str, Engine]) -> Iterator[Connection]:
     _url, engine = database

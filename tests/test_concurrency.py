@@ -29,7 +29,6 @@ from werkzeug.test import TestResponse
 
 from onboarding import create_app
 from onboarding.clients.service import EMAIL_MAY_EXIST
-from onboarding.db import Base
 from onboarding.models import (
     ApiKey,
     AuditEvent,
@@ -49,29 +48,19 @@ from onboarding.permissions.client_settings import VIA
 from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel, set_shared
 from tests.api import api_headers, make_account
 from tests.conftest import csrf_token, flow_token
-from tests.databases import backends, migrated_database
 from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client, new_number
+from tests.standalone import empty
 from tests.test_client_hub import CONFIRM
 from tests.test_consent_http import CONSENT, callback, log_in, start
 
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="module", params=backends())
-def committed(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Engine]]:
-    with migrated_database(request.param, tmp_path_factory.mktemp(request.param)) as database:
-        yield database
-
-
 @pytest.fixture
 def live_app(committed: tuple[str, Engine], tmp_path: Path) -> Iterator[Flask]:
     """An app whose sessions commit for real, on a database emptied before each test."""
     url, engine = committed
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+    empty(engine)
     app = create_app(
         {
             "TESTING": True,

@@ -22,32 +22,22 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from onboarding import create_app
-from onboarding.db import Base, make_engine, utcnow
+from onboarding.db import make_engine, utcnow
 from onboarding.models import WebhookAttempt, WebhookOutbox
 from onboarding.webhooks import worker
 from onboarding.webhooks.delivery import LEASE_MARGIN, deliver_due
 from tests.api import PartnerAccount, add_client, add_line, api_headers, make_account
-from tests.databases import backends, migrated_database
+from tests.standalone import empty
 
 DEADLINE = 2.0  # seconds; the app's WEBHOOK_DEADLINE in these tests
 DRIP = 0.5  # seconds between the slow endpoint's bytes
-
-
-@pytest.fixture(scope="module", params=backends())
-def committed(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Engine]]:
-    with migrated_database(request.param, tmp_path_factory.mktemp(request.param)) as database:
-        yield database
 
 
 @pytest.fixture
 def live_app(committed: tuple[str, Engine], tmp_path: Path) -> Iterator[Flask]:
     """An app whose sessions commit for real, on a database emptied before each test."""
     url, engine = committed
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+    empty(engine)
     app = create_app(
         {
             "TESTING": True,
