@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTHON ?= python3
 
-.PHONY: run test lint typecheck pytest chromium bench clean
+.PHONY: install run test lint typecheck pytest chromium bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -14,9 +14,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+install: $(BIN)/.installed
+
+# Links and the callback's `iss` follow --port unless ONBOARDING_BASE_URL is set (onboarding/urls.py).
 run: $(BIN)/.installed
 	$(BIN)/onboarding init-db
-	ONBOARDING_BASE_URL=http://127.0.0.1:$(PORT) $(BIN)/onboarding demo
+	$(BIN)/onboarding demo --port $(PORT)
 	ONBOARDING_DEMO_RECEIVER=1 ONBOARDING_WEBHOOK_ALLOW_PRIVATE=1 \
 		$(BIN)/onboarding serve --port $(PORT) --with-worker
 

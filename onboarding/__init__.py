@@ -69,6 +69,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _fill_in_defaults(app: Flask) -> None:
+    from onboarding import urls
+
+    urls.init_app(app)
     if not app.config["DATABASE_URL"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'onboarding.db'}"

@@ -18,7 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onboarding import create_app
+from onboarding import create_app, urls
 from onboarding.clients.service import create_client
 from onboarding.db import get_session
 from onboarding.errors import DomainError, NotFound
@@ -301,9 +301,17 @@ def set_status_command(channel_id: str, status: str, as_json: bool) -> None:
     emit(result, as_json)
 
 
+def address_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--host and --port (or PORT=): where the hub listens, and so, unless ONBOARDING_BASE_URL
+    says otherwise, the address of every link and of `iss` (onboarding/urls.py)."""
+    command = click.option(
+        "--port", default=urls.DEFAULT_PORT, show_default=True, type=int, envvar="PORT"
+    )(command)
+    return click.option("--host", default=urls.DEFAULT_HOST, show_default=True)(command)
+
+
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@address_options
 @click.option("--threads", default=8, show_default=True, type=int)
 @click.option(
     "--with-worker", is_flag=True, help="Also deliver webhooks in a thread of this process."
@@ -317,11 +325,14 @@ def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     from onboarding.webhooks import worker
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    urls.listen_on(app, host, port)
     logs.configure(app, default="json")
     if with_worker:
         worker.start_in_thread(app)
         click.echo("Delivering webhooks in this process.")
-    click.echo(f"Serving on http://{host}:{port}")
+    click.echo(
+        f"Serving on {urls.address_url(host, port)}; links and iss on {app.config['BASE_URL']}"
+    )
     # Forwarded headers reach the app: ProxyFix (ONBOARDING_PROXY_FIX) decides whether to trust
     # them, and /metrics refuses proxied requests; waitress would silently drop them all.
     # Waitress spools a body to disk before the app sees it (up to 1 GiB by default). The app

@@ -11,8 +11,9 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY_FALLBACKS": [],
     # The callback's `iss`; None means BASE_URL.
     "ISSUER": None,
-    # Absolute base URL used where no request is at hand (CLI links); no trailing slash.
-    "BASE_URL": "http://127.0.0.1:5000",
+    # The hub's address for every absolute link (and `iss`); None means the address
+    # `onboarding serve` listens on, else http://127.0.0.1:5000 (onboarding/urls.py).
+    "BASE_URL": None,
     # Bearer token of the operator API (/ops/v1); unset or empty turns that API off (404).
     "OPERATOR_TOKEN": None,
     "FLOW_MAX_AGE": 15 * 60,

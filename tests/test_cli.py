@@ -165,9 +165,8 @@ def test_demo_seeds_once_and_prints_the_same_logins(runner: FlaskCliRunner, db: 
     first = run_json(runner, "demo")
     second = run_json(runner, "demo")
     assert first == second
-    assert first["permission_link"].startswith(
-        f"https://hub.test/partners/{first['partner_id']}/permission?"
-    )
+    # The link is the demo receiver's start page, which makes a fresh link and state per click.
+    assert first["permission_link"] == "https://hub.test/demo/start"
     assert len(db.scalars(select(Partner)).all()) == 1
     client = db.scalar(select(Client).where(Client.public_id == first["client_id"]))
     assert client is not None and len(client.channels) == 3

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from onboarding.consent.request import SIGNATURE, link_signature, parse_request
 from onboarding.errors import InvalidInput
 from onboarding.models import Partner
+from onboarding.urls import base_url
 
 
 def permission_link(partner: Partner, params: dict[str, str]) -> str:
@@ -21,4 +22,4 @@ def permission_link(partner: Partner, params: dict[str, str]) -> str:
     signed = {**params, SIGNATURE: link_signature(partner.signing_secret, params.items())}
     parse_request(partner, MultiDict(signed))  # also proves that the signature verifies
     path = url_for("consent.permission", partner_id=partner.public_id)
-    return f"{current_app.config['BASE_URL']}{path}?{urlencode(signed)}"
+    return f"{base_url(current_app)}{path}?{urlencode(signed)}"

@@ -3,7 +3,11 @@
 The demo partner is a sandbox partner (R9): the numbers its clients add run at once, so the
 printed link leads, with no operator step, to a number whose key works on /messaging/v1/channel.
 The demo is seeded once; its logins and secrets are kept in instance/demo.json (a development
-file, never used in production) so that later runs print the same ones.
+file, never used in production) so that later runs print the same ones. The permission link is
+made anew on every run, with a fresh `state`: with the hub's own demo receiver it is the
+receiver's start page (/demo/start), which makes a signed link and a state per click and keeps
+the state in that browser; with `--redirect-url` it is a link with a state made for this run.
+Links follow the hub's address rule (onboarding/urls.py): `--port` / PORT as `serve` takes them.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
-from onboarding.cli import OPERATOR, emit, new_partner, transaction
+from onboarding import urls
+from onboarding.cli import OPERATOR, address_options, emit, new_partner, transaction
 from onboarding.clients.service import create_client
-from onboarding.models import ChannelStatus
-from onboarding.partners.service import find_partner
+from onboarding.models import ChannelStatus, Partner
+from onboarding.partners.service import add_redirect_url, find_partner
 from onboarding.permissions.service import add_channel
 
 PARTNER_EMAIL = "partner@demo.example"
@@ -41,21 +46,42 @@ CLIENT_NUMBERS: list[tuple[str, str, ChannelStatus | None]] = [
     "--redirect-url",
     help="The demo partner's registered redirect URL (default: the hub's own demo receiver).",
 )
+@address_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
-def demo(redirect_url: str | None, as_json: bool) -> None:
-    """Seed the demo once, then print its logins and a ready permission link."""
+def demo(redirect_url: str | None, host: str, port: int, as_json: bool) -> None:
+    """Seed the demo once, then print its logins and a fresh permission link."""
+    urls.listen_on(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
     saved = Path(current_app.instance_path) / "demo.json"
+    receiver = redirect_url or receiver_url()
     with transaction() as session:
-        result = _load(session, saved)
-        if result is None:
-            result = _seed(session, redirect_url or f"{_base_url()}/demo/callback")
+        loaded = _load(session, saved)
+        if loaded is None:
+            partner, result = _seed(session, receiver)
             saved.write_text(json.dumps(result, indent=2))
             saved.chmod(0o600)
-    emit(result, as_json)
+        else:
+            partner, result = loaded
+        if receiver not in [entry.url for entry in partner.redirect_urls]:
+            # The hub now serves on another port than when the demo was seeded: register its
+            # receiver there too, so the link made below leads back to a page that answers.
+            add_redirect_url(partner, receiver)
+    emit({**result, "permission_link": _link(partner.public_id, redirect_url)}, as_json)
 
 
-def _load(session: Session, saved: Path) -> dict[str, Any] | None:
+def receiver_url() -> str:
+    """The hub's own demo receiver (onboarding/demo/views.py), on the hub's address."""
+    return f"{urls.base_url(current_app)}/demo/callback"
+
+
+def _link(partner_id: str, redirect_url: str | None) -> str:
+    if redirect_url is None:
+        return f"{urls.base_url(current_app)}/demo/start"
+    query = urlencode({"redirect_url": redirect_url, "state": f"demo-{secrets.token_hex(8)}"})
+    return f"{urls.base_url(current_app)}/partners/{partner_id}/permission?{query}"
+
+
+def _load(session: Session, saved: Path) -> tuple[Partner, dict[str, Any]] | None:
     if not saved.exists():
         return None
     result: dict[str, Any] = json.loads(saved.read_text())
@@ -65,10 +91,12 @@ def _load(session: Session, saved: Path) -> dict[str, Any] | None:
     # A demo seeded before sandbox partners existed becomes one, so that its link still works
     # end to end with no operator step.
     partner.sandbox = True
-    return {**result, "sandbox": True}
+    # Demos seeded before links were made per run kept one link, with one state, for good.
+    result.pop("permission_link", None)
+    return partner, {**result, "sandbox": True}
 
 
-def _seed(session: Session, redirect_url: str) -> dict[str, Any]:
+def _seed(session: Session, redirect_url: str) -> tuple[Partner, dict[str, Any]]:
     partner, summary = new_partner(
         session,
         name="Acme Messaging GmbH",
@@ -91,15 +119,18 @@ def _seed(session: Session, redirect_url: str) -> dict[str, Any]:
     )
     for number, name, status in CLIENT_NUMBERS:
         add_channel(session, client, number, name, actor=OPERATOR, status=status)
-    query = urlencode({"redirect_url": redirect_url, "state": f"demo-{secrets.token_hex(4)}"})
-    return {
+    return partner, {
         **summary,
         "client_id": client.public_id,
         "client_email": CLIENT_EMAIL,
         "client_password": client_password,
-        "permission_link": f"{_base_url()}/partners/{partner.public_id}/permission?{query}",
     }
 
 
-def _base_url() -> str:
-    return str(current_app.config["BASE_URL"]).rstrip("/")
+def demo_partner_id(instance_path: str) -> str | None:
+    """The demo partner's id from instance/demo.json, or None before `onboarding demo` ran."""
+    saved = Path(instance_path) / "demo.json"
+    if not saved.exists():
+        return None
+    partner_id = json.loads(saved.read_text()).get("partner_id")
+    return partner_id if isinstance(partner_id, str) else None
