@@ -40,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from onboarding.client_hub import account as _client_account  # noqa: F401 (adds its routes)
     from onboarding.client_hub.views import bp as client_hub_bp
     from onboarding.consent.views import bp as consent_bp
+    from onboarding.landing import bp as landing_bp
     from onboarding.messaging import views as messaging
     from onboarding.operator_api import views as operator_api
     from onboarding.partner_api import views as partner_api
@@ -53,6 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     pages.init_app(app)
     cli.init_app(app)
+    app.register_blueprint(landing_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(consent_bp)
     app.register_blueprint(client_hub_bp)
