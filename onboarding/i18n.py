@@ -80,7 +80,8 @@ def when(value: datetime | None, seconds: bool = False) -> str:
     moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     date = format_date(moment, "medium", locale=locale)
     time = format_time(moment, "medium" if seconds else "short", tzinfo=UTC, locale=locale)
-    return f"{get_datetime_format('medium', locale=locale).format(time, date)} UTC"
+    pattern = str(get_datetime_format("medium", locale=locale))  # "{1}, {0}": date, then time
+    return f"{pattern.format(time, date)} UTC"
 
 
 def number(value: int) -> str:
