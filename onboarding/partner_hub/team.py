@@ -63,10 +63,10 @@ def invite(user: PartnerUser) -> ResponseReturnValue:
     session.commit()
     if delivery.sent:
         flash(
-            _("Invited %(email)s as an owner. The link works for 7 days.", email=new.invite.email)
+            _("Invited %(email)s as owner. The link works for 7 days.", email=new.invite.email)
             if new.invite.role == "owner"
             else _(
-                "Invited %(email)s as a member. The link works for 7 days.", email=new.invite.email
+                "Invited %(email)s as member. The link works for 7 days.", email=new.invite.email
             ),
             "success",
         )
