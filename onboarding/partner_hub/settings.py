@@ -271,7 +271,7 @@ def _link_form(user: PartnerUser, **kwargs: Any) -> LinkForm:
         .order_by(Client.id.desc())
         .limit(MAX_LINK_CLIENTS)
     )
-    form.client.choices = [("", "Any client")] + [(pid, name) for pid, name in clients]
+    form.client.choices = [("", _("Any client"))] + [(pid, name) for pid, name in clients]
     form.redirect_url.choices = [(entry.url, entry.url) for entry in user.partner.redirect_urls]
     return form
 
