@@ -6,7 +6,8 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTHON ?= python3
 
-.PHONY: install run test lint typecheck pytest chromium bench clean
+.PHONY: install run test lint typecheck pytest chromium bench clean messages
+
 
 $(BIN)/.installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +50,17 @@ bench: $(BIN)/.installed
 	ONBOARDING_BENCH_DATABASE_URL='$(BENCH_PG)' $(BIN)/python -m bench.lists
 	$(BIN)/python -m bench.consent_flow
 	$(BIN)/python -m bench.partner_api
+
+# Texts to translate: extract what the code and templates mark (babel.cfg), then add the new
+# ones to each catalog, empty, for a translator (tests/test_catalogs.py fails until filled).
+POT := $(or $(TMPDIR),/tmp)/onboarding-messages.pot
+
+messages: $(BIN)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l --add-location=file --sort-by-file --no-wrap \
+		--project="Onboarding Hub" -o $(POT) .
+	$(BIN)/pybabel -q update -i $(POT) -d onboarding/translations --no-wrap --no-fuzzy-matching \
+		--ignore-obsolete
+	rm -f $(POT)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache e2e/artifacts

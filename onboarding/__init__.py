@@ -34,7 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    from onboarding import cli, db, limits, mail, observability, pages, security
+    from onboarding import cli, db, i18n, limits, mail, observability, pages, security
     from onboarding.accounts.views import bp as accounts_bp
     from onboarding.auth.views import bp as auth_bp
     from onboarding.client_hub import account as _client_account  # noqa: F401 (adds its routes)
@@ -52,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limits.init_app(app)
     mail.init_app(app)
     csrf.init_app(app)
+    i18n.init_app(app)
     pages.init_app(app)
     cli.init_app(app)
     app.register_blueprint(landing_bp)

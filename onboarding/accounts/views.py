@@ -13,6 +13,8 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from onboarding.accounts import limits, mails, normalize_email, service
@@ -34,7 +36,8 @@ from onboarding.partners import team
 
 bp = Blueprint("accounts", __name__)
 
-MAIL_NOT_SENT = "The mail could not be sent just now. Try again in a few minutes."
+# Translated where it is shown (a flash message must be a plain string in the session).
+MAIL_NOT_SENT = _l("The mail could not be sent just now. Try again in a few minutes.")
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ def reset_password(token: str) -> ResponseReturnValue:
             log_in(user)  # every other login of the user ended with the reset
             session.commit()
             flash(
-                "Your new password is set, and every other session of yours has ended.", "success"
+                _("Your new password is set, and every other session of yours has ended."),
+                "success",
             )
             if door.kind == "partner":
                 return redirect(url_for("partner_hub.clients"), 303)
@@ -243,7 +247,7 @@ def accept_invite(token: str) -> ResponseReturnValue:
         else:
             log_in(user)
             session.commit()
-            flash(f"Welcome to {partner.brand_name}'s team.", "success")
+            flash(_("Welcome to %(brand)s's team.", brand=partner.brand_name), "success")
             return redirect(url_for("partner_hub.clients"), 303)
     status = 400 if form.is_submitted() else 200
     return render_template(

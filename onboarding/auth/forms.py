@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -6,29 +7,29 @@ from onboarding.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     flow = HiddenField()
 
 
 class SignupForm(FlaskForm):
-    company = StringField("Company name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("Work email", validators=[DataRequired(), Length(max=254)])
+    company = StringField(_l("Company name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Work email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(
-        "Password",
+        _l("Password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        description=_l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH),
     )
     flow = HiddenField()
 
 
 class NumberForm(FlaskForm):
     phone = StringField(
-        "WhatsApp number",
+        _l("WhatsApp number"),
         validators=[DataRequired(), Length(max=32)],
-        description="With the country code, for example +49 30 1234567.",
+        description=_l("With the country code, for example +49 30 1234567."),
     )
-    name = StringField("Display name (optional)", validators=[Length(max=200)])
+    name = StringField(_l("Display name (optional)"), validators=[Length(max=200)])
     flow = HiddenField()
 
 

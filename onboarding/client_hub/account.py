@@ -6,6 +6,7 @@ package's."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from onboarding.accounts import limits, mails
@@ -32,7 +33,7 @@ def change_password_(user: ClientUser) -> Page:
     form = ChangePasswordForm()
     status = change_password(user, form)
     if status is None:
-        flash("Your password is changed. Every other session of yours has ended.", "success")
+        flash(_("Your password is changed. Every other session of yours has ended."), "success")
         return redirect(url_for(".account"), 303)
     return _account(user, form, status)
 
@@ -45,7 +46,7 @@ def resend_verification(user: ClientUser) -> Page:
             400, "Your form could not be read", "Go back, reload the page and try again."
         )
     if user.email_verified_at is not None:
-        flash("Your email address is verified already.", "info")
+        flash(_("Your email address is verified already."), "info")
         return redirect(url_for(".account"), 303)
     try:
         limits.spend("verify_per_user", user.public_id)
@@ -56,9 +57,11 @@ def resend_verification(user: ClientUser) -> Page:
     delivery = mails.verification(session, user)
     session.commit()
     if delivery.sent:
-        flash(f"We sent a new link to {user.email}. It works for 7 days.", "success")
+        flash(
+            _("We sent a new link to %(email)s. It works for 7 days.", email=user.email), "success"
+        )
     else:
-        flash(MAIL_NOT_SENT, "error")
+        flash(str(MAIL_NOT_SENT), "error")
     return redirect(url_for(".account"), 303)
 
 
@@ -70,7 +73,7 @@ def log_out_everywhere_(user: ClientUser) -> Page:
             400, "Your form could not be read", "Go back, reload the page and try again."
         )
     log_out_everywhere(user)
-    flash("You are logged out everywhere, on this device too.", "info")
+    flash(_("You are logged out everywhere, on this device too."), "info")
     return redirect(url_for("auth.login"), 303)
 
 

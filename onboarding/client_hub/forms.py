@@ -1,5 +1,6 @@
 """The Client Hub's forms: every POST, even a bare button, carries a CSRF token through one."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
@@ -19,21 +20,21 @@ class ChannelIdsField(SelectMultipleField):
 
 class AddNumberForm(FlaskForm):
     phone = StringField(
-        "WhatsApp number",
+        _l("WhatsApp number"),
         validators=[DataRequired(), Length(max=32)],
-        description="With the country code, for example +49 30 1234567.",
+        description=_l("With the country code, for example +49 30 1234567."),
     )
     name = StringField(
-        "Display name (optional)",
+        _l("Display name (optional)"),
         validators=[Length(max=200)],
-        description="How the number is listed here and for your partner, e.g. “Store Berlin”.",
+        description=_l("How the number is listed here and for your partner, e.g. “Store Berlin”."),
     )
 
 
 class SharingForm(FlaskForm):
     """Settings → Partner, the edit form: the ticked numbers are shared, the others are not."""
 
-    channels = ChannelIdsField("Shared numbers")
+    channels = ChannelIdsField(_l("Shared numbers"))
 
 
 class ConfirmChangeForm(FlaskForm):
@@ -44,4 +45,4 @@ class ConfirmChangeForm(FlaskForm):
 
 
 class AllNumbersForm(FlaskForm):
-    all_numbers = BooleanField("All numbers, including numbers added later")
+    all_numbers = BooleanField(_l("All numbers, including numbers added later"))

@@ -11,6 +11,7 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from onboarding import i18n
 from onboarding.auth.forms import FlowForm
 from onboarding.auth.session import client_user_required
 from onboarding.client_hub import messages
@@ -27,7 +28,6 @@ from onboarding.client_hub.present import (
     new_number_sharing,
     via_hint,
     via_words,
-    when,
 )
 from onboarding.db import get_session
 from onboarding.errors import DomainError, ForeignChannel, NotFound
@@ -46,7 +46,7 @@ Page = Response | str | tuple[str, int]
 
 @bp.context_processor
 def layout_helpers() -> dict[str, object]:
-    return {"logout_form": FlowForm(), "when": when}
+    return {"logout_form": FlowForm(), "when": i18n.when}  # one date format in both hubs
 
 
 @bp.errorhandler(ForeignChannel)

@@ -154,9 +154,13 @@ def is_signed(partner: Partner, args: MultiDict[str, str], now: datetime | None 
         return False
     if len(given) == 1 and _HEX_SHA256.match(given[0]):
         pairs = list(args.items(multi=True))
+        # `lang` may stay outside the signature, so that a language can be added to a signed
+        # link (or changed) without signing it again; a signature that covers it holds it.
+        forms = [pairs, [(name, value) for name, value in pairs if name != "lang"]]
         for secret in signing_secrets(partner, now or utcnow()):
-            if hmac.compare_digest(given[0], link_signature(secret, pairs)):
-                return True
+            for form in forms[: 2 if "lang" in args else 1]:
+                if hmac.compare_digest(given[0], link_signature(secret, form)):
+                    return True
     raise TamperedLink(
         f"This link was changed after {partner.brand_name} made it, so it can't be used. "
         f"Ask {partner.brand_name} for a new link."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from onboarding.accounts.forms import ChangePasswordForm
 from onboarding.accounts.views import change_password, log_out_everywhere
@@ -27,7 +28,7 @@ def change_password_(user: PartnerUser) -> ResponseReturnValue:
     form = ChangePasswordForm()
     status = change_password(user, form)
     if status is None:
-        flash("Your password is changed. Every other session of yours has ended.", "success")
+        flash(_("Your password is changed. Every other session of yours has ended."), "success")
         return redirect(url_for("partner_hub.account"), 303)
     return _account(form, status)
 
@@ -37,7 +38,7 @@ def change_password_(user: PartnerUser) -> ResponseReturnValue:
 def log_out_everywhere_(user: PartnerUser) -> ResponseReturnValue:
     check_form(EmptyForm())
     log_out_everywhere(user)
-    flash("You are logged out everywhere, on this device too.", "info")
+    flash(_("You are logged out everywhere, on this device too."), "info")
     return redirect(url_for("partner_hub.login"), 303)
 
 

@@ -1,5 +1,6 @@
 """Every POST of the hub goes through one of these, so each carries a CSRF token."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,8 +19,8 @@ from onboarding.partners.redirects import MAX_LENGTH as MAX_URL
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class EmptyForm(FlaskForm):
@@ -28,9 +29,9 @@ class EmptyForm(FlaskForm):
 
 class RedirectUrlForm(FlaskForm):
     url = URLField(
-        "New redirect URL",
+        _l("New redirect URL"),
         validators=[DataRequired(), Length(max=MAX_URL)],
-        description="An absolute https URL (http only for localhost), without a fragment.",
+        description=_l("An absolute https URL (http only for localhost), without a fragment."),
     )
 
 
@@ -40,46 +41,48 @@ class RemoveRedirectUrlForm(FlaskForm):
 
 class WebhookUrlForm(FlaskForm):
     webhook_url = URLField(
-        "Webhook URL",
+        _l("Webhook URL"),
         validators=[Optional(), Length(max=MAX_URL)],
-        description="An https URL that accepts POST requests. Leave empty to stop webhooks.",
+        description=_l("An https URL that accepts POST requests. Leave empty to stop webhooks."),
     )
 
 
 class RotateSecretForm(FlaskForm):
-    at_once = BooleanField("Stop signing with the current secret at once (after a leak)")
+    at_once = BooleanField(_l("Stop signing with the current secret at once (after a leak)"))
 
 
-ROLES = [SelectChoice("member", "Member"), SelectChoice("owner", "Owner")]
+ROLES = [SelectChoice("member", _l("Member")), SelectChoice("owner", _l("Owner"))]
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(
-        "Role",
+        _l("Role"),
         choices=ROLES,
         default="member",
-        description="Owners also manage the team and the integration settings.",
+        description=_l("Owners also manage the team and the integration settings."),
     )
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=ROLES)
+    role = SelectField(_l("Role"), choices=ROLES)
 
 
 class LinkForm(FlaskForm):
     """The permission-link builder; choices are the partner's own, filled in by the view."""
 
-    client = SelectField("Client (optional)", choices=[], validate_choice=False)
+    client = SelectField(_l("Client (optional)"), choices=[], validate_choice=False)
     channels = StringField(
-        "Channel ids (optional)",
+        _l("Channel ids (optional)"),
         validators=[Length(max=5000)],
-        description="Comma-separated, e.g. ch_abc, ch_def: these numbers are ticked already. "
-        "Each client's page lists its channel ids.",
+        description=_l(
+            "Comma-separated, e.g. ch_abc, ch_def: these numbers are ticked already. "
+            "Each client's page lists its channel ids."
+        ),
     )
-    redirect_url = SelectField("Return to", choices=[], validate_choice=False)
+    redirect_url = SelectField(_l("Return to"), choices=[], validate_choice=False)
     state = StringField(
-        "State (optional)",
+        _l("State (optional)"),
         validators=[Length(max=MAX_STATE)],
-        description="Your own value, returned unchanged in the callback.",
+        description=_l("Your own value, returned unchanged in the callback."),
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import Field
@@ -124,7 +125,7 @@ def add_redirect_url(user: PartnerUser) -> ResponseReturnValue:
             form.url.errors.append(str(error))
         else:
             if _commit_or_explain(form.url):
-                flash(f"Registered {form.url.data}.", "success")
+                flash(_("Registered %(url)s.", url=form.url.data), "success")
                 return _back("redirect-urls")
     return _settings(user, forms=Forms(redirect=form), status=400)
 
@@ -137,7 +138,9 @@ def remove_redirect_url(user: PartnerUser) -> ResponseReturnValue:
     check_form(form)
     partners.remove_redirect_url(user.partner, form.url.data)
     get_session().commit()
-    flash(f"Removed {form.url.data}: clients are no longer sent back there.", "success")
+    flash(
+        _("Removed %(url)s: clients are no longer sent back there.", url=form.url.data), "success"
+    )
     return _back("redirect-urls")
 
 
@@ -158,7 +161,7 @@ def set_webhook_url(user: PartnerUser) -> ResponseReturnValue:
             form.webhook_url.errors.append(str(error))
         else:
             get_session().commit()
-            flash("Webhook URL saved." if url else "Webhook URL removed: no events are sent.")
+            flash(_("Webhook URL saved.") if url else _("Webhook URL removed: no events are sent."))
             return _back("webhooks")
     return _settings(user, forms=Forms(webhook=form), status=400)
 
@@ -170,7 +173,7 @@ def send_test_event(user: PartnerUser) -> ResponseReturnValue:
     session = get_session()
     webhooks.send_test_event(session, user.partner, f"partner_user:{user.public_id}")
     session.commit()
-    flash("Test event queued. Its delivery attempts appear below.", "success")
+    flash(_("Test event queued. Its delivery attempts appear below."), "success")
     return redirect(url_for("partner_hub.webhooks"), 303)
 
 
@@ -184,7 +187,7 @@ def rotate_signing_secret(user: PartnerUser) -> ResponseReturnValue:
     overlap = timedelta(0) if form.at_once.data else webhooks.DEFAULT_OVERLAP
     secret = webhooks.rotate_signing_secret(session, user.partner, overlap=overlap)
     session.commit()
-    flash("The signing secret was rotated.", "success")
+    flash(_("The signing secret was rotated."), "success")
     note = (
         "Webhooks and callbacks are signed with it from now on; the old secret no longer works."
         if form.at_once.data
@@ -205,7 +208,7 @@ def create_api_key(user: PartnerUser) -> ResponseReturnValue:
     session = get_session()
     key, secret = partners.issue_api_key(session, user.partner)
     session.commit()
-    flash(f"API key {key.prefix}… created.", "success")
+    flash(_("API key %(prefix)s… created.", prefix=key.prefix), "success")
     shown = Shown(
         "New Partner API key",
         [("API key", secret)],
@@ -221,7 +224,7 @@ def revoke_api_key(user: PartnerUser, key_id: str) -> ResponseReturnValue:
     check_form(EmptyForm())
     key = partners.revoke_api_key(get_session(), user.partner, key_id)
     get_session().commit()
-    flash(f"API key {key.prefix}… revoked: it no longer works.", "success")
+    flash(_("API key %(prefix)s… revoked: it no longer works.", prefix=key.prefix), "success")
     return _back("api-keys")
 
 
@@ -233,7 +236,7 @@ def create_oauth_client(user: PartnerUser) -> ResponseReturnValue:
     session = get_session()
     client, secret = partners.create_oauth_client(session, user.partner)
     session.commit()
-    flash(f"OAuth client {client.client_id} created.", "success")
+    flash(_("OAuth client %(id)s created.", id=client.client_id), "success")
     shown = Shown(
         "New OAuth client",
         [("Client id", client.client_id), ("Client secret", secret)],
@@ -250,7 +253,10 @@ def revoke_oauth_client(user: PartnerUser, client_id: str) -> ResponseReturnValu
     check_form(EmptyForm())
     client = partners.revoke_oauth_client(get_session(), user.partner, client_id)
     get_session().commit()
-    flash(f"OAuth client {client.client_id} revoked, and its access tokens with it.", "success")
+    flash(
+        _("OAuth client %(id)s revoked, and its access tokens with it.", id=client.client_id),
+        "success",
+    )
     return _back("oauth-clients")
 
 
@@ -265,7 +271,7 @@ def _link_form(user: PartnerUser, **kwargs: Any) -> LinkForm:
         .order_by(Client.id.desc())
         .limit(MAX_LINK_CLIENTS)
     )
-    form.client.choices = [("", "Any client")] + [(pid, name) for pid, name in clients]
+    form.client.choices = [("", _("Any client"))] + [(pid, name) for pid, name in clients]
     form.redirect_url.choices = [(entry.url, entry.url) for entry in user.partner.redirect_urls]
     return form
 
@@ -290,5 +296,5 @@ def build_permission_link(user: PartnerUser) -> ResponseReturnValue:
     except InvalidInput as error:
         form.state.errors.append(str(error))
         return _settings(user, forms=Forms(link=form), status=400)
-    flash("Permission link ready: copy it below.", "success")
+    flash(_("Permission link ready: copy it below."), "success")
     return _settings(user, forms=Forms(link=form), link=link)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from onboarding import mail
 from onboarding.accounts import limits
@@ -62,13 +63,20 @@ def invite(user: PartnerUser) -> ResponseReturnValue:
     session.commit()
     if delivery.sent:
         flash(
-            f"Invited {new.invite.email} as {new.invite.role}. The link works for 7 days.",
+            _("Invited %(email)s as owner. The link works for 7 days.", email=new.invite.email)
+            if new.invite.role == "owner"
+            else _(
+                "Invited %(email)s as member. The link works for 7 days.", email=new.invite.email
+            ),
             "success",
         )
     else:
         flash(
-            f"The invitation to {new.invite.email} is saved, but the mail could not be sent "
-            "just now. Revoke it and invite again in a few minutes.",
+            _(
+                "The invitation to %(email)s is saved, but the mail could not be sent just now. "
+                "Revoke it and invite again in a few minutes.",
+                email=new.invite.email,
+            ),
             "error",
         )
     return redirect(url_for("partner_hub.team_page"), 303)
@@ -82,7 +90,13 @@ def revoke_invite(user: PartnerUser, invite_id: str) -> ResponseReturnValue:
     session = get_session()
     revoked = staff.revoke_invite(session, user, invite_id)
     session.commit()
-    flash(f"The invitation to {revoked.email} is withdrawn: its link no longer works.", "success")
+    flash(
+        _(
+            "The invitation to %(email)s is withdrawn: its link no longer works.",
+            email=revoked.email,
+        ),
+        "success",
+    )
     return redirect(url_for("partner_hub.team_page"), 303)
 
 
@@ -95,9 +109,9 @@ def remove_member(user: PartnerUser, user_id: str) -> ResponseReturnValue:
     removed = staff.remove_member(session, user, user_id)
     session.commit()
     if removed.id == user.id:
-        flash("You removed yourself from the team and are logged out.", "info")
+        flash(_("You removed yourself from the team and are logged out."), "info")
         return redirect(url_for("partner_hub.login"), 303)
-    flash(f"Removed {removed.email}: their sessions ended at once.", "success")
+    flash(_("Removed %(email)s: their sessions ended at once.", email=removed.email), "success")
     return redirect(url_for("partner_hub.team_page"), 303)
 
 
@@ -112,7 +126,9 @@ def change_role(user: PartnerUser, user_id: str) -> ResponseReturnValue:
     changed = staff.set_role(session, user, user_id, form.role.data)
     session.commit()
     flash(
-        f"{changed.email} is now {'an owner' if changed.role == 'owner' else 'a member'}.",
+        _("%(email)s is now an owner.", email=changed.email)
+        if changed.role == "owner"
+        else _("%(email)s is now a member.", email=changed.email),
         "success",
     )
     return redirect(url_for("partner_hub.team_page"), 303)

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
+from onboarding import i18n
 from onboarding.auth.session import current_partner_user, log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
 from onboarding.clients.service import verified_clients
@@ -53,15 +54,8 @@ def _layout() -> dict[str, Any]:
         "hub_user": user,
         "may_administer": may_administer(user) if user else False,
         "logout_form": EmptyForm(),
-        "when": _when,
+        "when": i18n.when,  # the pages not yet using the `when` filter
     }
-
-
-def _when(value: datetime | None, seconds: bool = False) -> str:
-    """UTC, as the API and the webhooks give times; seconds where retries are seconds apart."""
-    if value is None:
-        return ""
-    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if seconds else f"{value:%Y-%m-%d %H:%M} UTC"
 
 
 def _page_number() -> int:
@@ -95,7 +89,7 @@ def login() -> ResponseReturnValue:
         if user is not None:
             log_in(user)
             session.commit()  # the login session, and a rehashed password if due
-            flash(f"Logged in as {user.email}.", "success")
+            flash(_("Logged in as %(email)s.", email=user.email), "success")
             return redirect(url_for("partner_hub.clients"), 303)
         form.password.errors.append("Wrong email or password.")
         status = 401
@@ -109,7 +103,7 @@ def logout() -> ResponseReturnValue:
     check_form(EmptyForm())
     log_out()
     get_session().commit()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("partner_hub.login"), 303)
 
 
@@ -158,7 +152,13 @@ def generate_key(user: PartnerUser, client_id: str, channel_id: str) -> Response
         session, channel, side=Side.PARTNER, actor=f"partner_user:{user.public_id}"
     )
     session.commit()
-    flash(f"New API key for {channel.phone_number}: copy it now, it is shown only once.", "success")
+    flash(
+        _(
+            "New API key for %(number)s: copy it now, it is shown only once.",
+            number=channel.phone_number,
+        ),
+        "success",
+    )
     # Shown once: straight into this response (no-store), never into the session or a flash.
     return _client_page(user, found, new_key=(channel, new.secret), status=201)
 

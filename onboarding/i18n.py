@@ -1,0 +1,132 @@
+"""Three languages (flask-babel): which one a request speaks, the switcher's links, and the one
+date filter and the one count filter of every translated page.
+
+The language of a request: `lang` on the link (any page; the switcher's links are such links),
+then the `lang` cookie that such a link leaves, then `Accept-Language`, then English. `pt`,
+`pt-PT` and `pt-BR` all mean Brazilian Portuguese, the only Portuguese there is.
+
+The catalogs are the `.po` files under `onboarding/translations/`; each process compiles them in
+memory the first time a language is asked for, so there is no build step and no binary `.mo`
+file to keep in step with its source.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import urlencode
+
+from babel import Locale
+from babel.dates import format_date, format_time, get_datetime_format
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+from flask import Flask, Response, request
+from flask_babel import Babel, Domain, get_locale
+
+CATALOGS = Path(__file__).resolve().parent / "translations"
+DEFAULT = "en"
+# The switcher's order and names, each in its own language.
+LANGUAGES = {"en": "English", "de": "Deutsch", "pt_BR": "Português (Brasil)"}
+COOKIE = "lang"
+COOKIE_AGE = 365 * 24 * 3600
+
+
+def locale_of(value: str | None) -> str | None:
+    """The catalog a `lang` value or cookie names (`de`, `pt`, `pt-PT`, `pt_BR`, `EN`), or None."""
+    if not value or len(value) > 16:
+        return None
+    primary = value.replace("-", "_").split("_", 1)[0].lower()
+    return {"en": "en", "de": "de", "pt": "pt_BR"}.get(primary)
+
+
+def select_locale() -> str:
+    asked = locale_of(request.args.get("lang")) or locale_of(request.cookies.get(COOKIE))
+    if asked:
+        return asked
+    # By primary language, in the browser's order: werkzeug's best_match would prefer an exact
+    # `en;q=0.5` to the `pt-PT` the reader put first.
+    for value, _quality in request.accept_languages:
+        if chosen := locale_of(value):
+            return chosen
+    return DEFAULT
+
+
+def html_lang() -> str:
+    """BCP 47, as `<html lang>` wants it: `en`, `de`, `pt-BR`."""
+    return str(get_locale() or DEFAULT).replace("_", "-")
+
+
+def switch_links() -> list[tuple[str, str, str, bool]]:
+    """(locale, name, URL, current) for each language: this page again, with `lang` set."""
+    current = str(get_locale() or DEFAULT)
+    others = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    path = request.script_root + request.path
+    return [
+        (code, name, f"{path}?{urlencode([*others, ('lang', code)])}", code == current)
+        for code, name in LANGUAGES.items()
+    ]
+
+
+def when(value: datetime | None, seconds: bool = False) -> str:
+    """A moment as every page shows it: in the reader's language, in UTC (as the API and the
+    webhooks give times), to the second only where retries are seconds apart."""
+    if value is None:
+        return ""
+    locale = get_locale() or Locale.parse(DEFAULT)
+    moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    date = format_date(moment, "medium", locale=locale)
+    time = format_time(moment, "medium" if seconds else "short", tzinfo=UTC, locale=locale)
+    pattern = str(get_datetime_format("medium", locale=locale))  # "{1}, {0}": date, then time
+    return f"{pattern.format(time, date)} UTC"
+
+
+def number(value: int) -> str:
+    """A count in the reader's language: 1,234 / 1.234."""
+    return format_decimal(value, locale=get_locale() or DEFAULT)
+
+
+@cache
+def _compiled(locale: str) -> Translations | NullTranslations:
+    path = CATALOGS / locale / "LC_MESSAGES" / "messages.po"
+    if not path.exists():  # English: the texts in the code are the English ones
+        return NullTranslations()
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=locale)
+    binary = BytesIO()
+    write_mo(binary, catalog)  # fuzzy entries are left out, as msgfmt does
+    binary.seek(0)
+    return Translations(binary)
+
+
+class _Catalogs(Domain):  # type: ignore[misc]  # flask-babel's classes are untyped
+    def get_translations(self) -> Translations | NullTranslations:
+        locale = get_locale()
+        return _compiled(str(locale)) if locale is not None else NullTranslations()
+
+
+def _remember(response: Response) -> Response:
+    """A `lang` on the link is the reader's choice: keep it for the pages that follow."""
+    chosen = locale_of(request.args.get("lang"))
+    if chosen and request.cookies.get(COOKIE) != chosen:
+        response.set_cookie(
+            COOKIE,
+            chosen,
+            max_age=COOKIE_AGE,
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    babel = Babel(app, locale_selector=select_locale, default_timezone="UTC")
+    babel.domain_instance = _Catalogs()
+    app.after_request(_remember)
+    app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.globals.update(html_lang=html_lang, switch_links=switch_links)
