@@ -149,7 +149,9 @@ def numbers() -> Response | tuple[str, int] | str:
     elif form.is_submitted():
         status = 400
     if leaving and status == 400:
-        form.phone.errors.append("Not added yet: correct it, or clear the field to continue without it.")
+        form.phone.errors.append(
+            "Not added yet: correct it, or clear the field to continue without it."
+        )
     return render_template(
         "auth/numbers.html",
         form=form,

@@ -153,7 +153,10 @@ def shared_among(session: Session, client_id: int, public_ids: set[str]) -> set[
             session.scalars(
                 select(Channel.public_id)
                 .join(Permission, Permission.channel_id == Channel.id)
-                .where(Channel.client_id == client_id, Channel.public_id.in_(chosen[start : start + 900]))
+                .where(
+                    Channel.client_id == client_id,
+                    Channel.public_id.in_(chosen[start : start + 900]),
+                )
             )
         )
     return found
