@@ -31,7 +31,7 @@ document.addEventListener("DOMContentLoaded", () => {
       describe(box, losing);
     });
     if (locked) { share = Number(form.dataset.total); remove = 0; }
-    effect.textContent = `Share ${number(share)}` + (remove ? ` · Remove ${number(remove)}` : "");
+    effect.textContent = `Share ${share ? number(share) : "none"}` + (remove ? ` · Remove ${number(remove)}` : "");
     if (chosenCount) chosenCount.textContent = number(share);
     if (all) {
       const ticked = boxes.filter((box) => box.checked).length;

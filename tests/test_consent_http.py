@@ -391,7 +391,7 @@ class TestConsentScreen:
         answers = {n: b.attrs["value"] for n, b in buttons(html).items() if b.attrs.get("name")}
         assert answers == {
             "Update": "filter",  # hidden, first: what Enter presses (it never answers)
-            "Allow Share 0": "allow",
+            "Allow Share none": "allow",
             "Cancel": "deny",
         }
 
