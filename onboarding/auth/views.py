@@ -21,7 +21,7 @@ from onboarding.limits import per_address
 from onboarding.models import ClientUser
 from onboarding.pages import error_page
 from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel
-from onboarding.phones import readable, to_e164
+from onboarding.phones import to_e164
 
 bp = Blueprint("auth", __name__)
 
@@ -142,7 +142,7 @@ def numbers() -> Response | tuple[str, int] | str:
             session.rollback()
             form.phone.errors.append(NUMBER_ADDED_ALREADY)
         else:
-            flash(f"Added {readable(channel.phone_number)}.", "success")
+            flash(f"Added {channel.phone_number}.", "success")
             target = consent_url(token) if leaving else url_for("auth.numbers", flow=token)
             return redirect(target, 303)
         status = 400
