@@ -111,6 +111,13 @@ RECEIVER_PAGE = (
     b"<link rel='icon' href='data:,'><title>Partner</title></head>"
     b"<body><h1>Partner received the callback</h1></body></html>"
 )
+# The partner's logo, for the screens that show it (an image from the partner's own origin).
+RECEIVER_LOGO = (
+    b"<svg xmlns='http://www.w3.org/2000/svg' width='64' height='64' viewBox='0 0 64 64'>"
+    b"<rect width='64' height='64' rx='14' fill='#1d4ed8'/>"
+    b"<text x='32' y='42' font-size='28' text-anchor='middle' fill='#fff'"
+    b" font-family='sans-serif'>A</text></svg>"
+)
 
 
 @dataclass
@@ -148,11 +155,13 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.receiver.record(self.path)
+        logo = self.path == "/logo.svg"
+        body = RECEIVER_LOGO if logo else RECEIVER_PAGE
         self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(RECEIVER_PAGE)))
+        self.send_header("Content-Type", "image/svg+xml" if logo else "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(RECEIVER_PAGE)
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -75,6 +75,7 @@ def test_forgot_password_inside_the_permission_flow_then_allow(
     on_consent_screen(page)
     expect(page.get_by_text("Your new password is set")).to_be_visible()
     page.get_by_role("button", name="Allow").click()
+    page.get_by_role("button", name="Share no number").click()  # nothing was ticked: asked first
     wait_for_partner(page, receiver)
     callback = the_callback(receiver, demo["signing_secret"])
     assert callback["client"] == demo["client_id"]

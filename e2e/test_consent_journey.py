@@ -129,7 +129,7 @@ def test_signup_add_number_and_allow(
     page.get_by_role("button", name="Add number").click()
     expect(page.get_by_role("list", name="Your numbers")).to_contain_text(NEW_NUMBER)
     screenshot(page, "numbers")
-    page.get_by_role("link", name="Continue").click()
+    page.get_by_role("button", name="Continue").click()
 
     on_consent_screen(page)
     expect(page.get_by_text("Sandbox — test integration")).to_be_visible()

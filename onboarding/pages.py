@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -19,10 +21,14 @@ TITLES = {
 }
 
 
-def error_page(status: int, title: str, message: str, **context: object) -> tuple[str, int]:
+def error_page(
+    status: int, title: str, message: str, details: str | None = None, **context: object
+) -> tuple[str, int]:
+    """`message` speaks to the person in front of the screen and says what to do next;
+    `details`, shown folded away, tells the partner's developers what to fix and where."""
     get_session().rollback()  # a refused request leaves the database as it was
     return render_template(
-        "error.html", status=status, title=title, message=message, **context
+        "error.html", status=status, title=title, message=message, details=details, **context
     ), status
 
 
@@ -58,6 +64,17 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
     )
 
 
+def _host(url: str) -> str:
+    """The host a person recognises in a URL ("acme.example")."""
+    return urlsplit(url).hostname or url
+
+
 def init_app(app: Flask) -> None:
+    from onboarding.phones import readable
+    from onboarding.security import allowed_image
+
+    app.add_template_filter(readable, "phone")
+    app.add_template_filter(_host, "host")
+    app.add_template_global(allowed_image)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)

@@ -21,3 +21,12 @@ def to_e164(raw: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput("This is not a valid phone number for its country.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def readable(e164: str) -> str:
+    """The number grouped for reading ("+49 151 12345001"); as stored when no plan knows it."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from authlib.common.security import is_secure_transport
-from flask import Flask, Request, Response, abort, current_app, request
+from flask import Flask, Request, Response, abort, current_app, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -133,8 +134,33 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+_ORIGIN_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def allowed_image(url: str | None) -> str | None:
+    """The URL of an image the page may show (a partner's logo), or None when it is not one
+    to load: https, or http on the local machine as for redirect URLs. This response's policy
+    then lets that image's origin in (`set_security_headers`), and no other."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    local = parts.hostname in ("localhost", "127.0.0.1")
+    if not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+        return None
+    if not _ORIGIN_HOST.match(parts.netloc):  # no user info, nothing that could end a directive
+        return None
+    origin = f"{parts.scheme}://{parts.netloc}"
+    shown = g.setdefault("image_origins", set())
+    shown.add(origin)
+    return url
+
+
 def set_security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    images = sorted(g.get("image_origins", ()))
+    policy = CONTENT_SECURITY_POLICY
+    if images:
+        policy = policy.replace("img-src 'self' data:", "img-src 'self' data: " + " ".join(images))
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

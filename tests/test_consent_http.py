@@ -278,6 +278,14 @@ def checkboxes(html: str, name: str) -> dict[str, Control]:
     }
 
 
+def radios(html: str, name: str) -> dict[str, Control]:
+    return {
+        str(c.attrs["value"]): c
+        for c in controls(html)
+        if c.tag == "input" and c.attrs.get("type") == "radio" and c.attrs.get("name") == name
+    }
+
+
 def ticked(html: str) -> set[str]:
     return {value for value, box in checkboxes(html, "channels").items() if "checked" in box.attrs}
 
@@ -376,11 +384,14 @@ class TestConsentScreen:
             assert channel.phone_number in boxes[channel.public_id].text
         labels = [c.text for c in controls(html) if c.tag == "input"]
         assert "Select all" in labels
-        assert checkboxes(html, "all_channels")["1"].text == (
-            "All numbers, including numbers added later"
-        )
-        assert {name: b.attrs["value"] for name, b in buttons(html).items()} == {
-            "Allow": "allow",
+        assert {value: radio.text for value, radio in radios(html, "all_channels").items()} == {
+            "1": "All numbers, now and later",
+            "0": "Only the numbers I select",
+        }
+        answers = {n: b.attrs["value"] for n, b in buttons(html).items() if b.attrs.get("name")}
+        assert answers == {
+            "Update": "filter",  # hidden, first: what Enter presses (it never answers)
+            "Allow Share none": "allow",
             "Cancel": "deny",
         }
 
@@ -412,7 +423,9 @@ class TestConsentScreen:
 
         html = open_consent(client, account)
 
-        assert "checked" in checkboxes(html, "all_channels")["1"].attrs
+        assert "checked" in radios(html, "all_channels")["1"].attrs
+        assert "checked" not in radios(html, "all_channels")["0"].attrs
+        assert ticked(html) == set(account.ids)  # the boxes show what All shares
 
 
 # --- the answer --------------------------------------------------------------------------------
@@ -722,7 +735,8 @@ def test_unknown_partner_is_a_404_page(client: FlaskClient, account: Account, db
 
     html = assert_refused(start(client, "pa_doesNotExist"), 404)
 
-    assert "Unknown partner" in html
+    assert "This link doesn&#39;t lead anywhere" in html
+    assert "No partner has the id" in html  # for the developers, folded away
     assert snapshot(db) == before
 
 
@@ -769,7 +783,8 @@ def test_a_malformed_link_is_refused_without_redirect(
 
     html = assert_refused(start(client, account.partner.public_id, query), 400)
 
-    assert "This link is not valid" in html
+    assert "doesn&#39;t work" in html
+    assert "Details for the partner's developers" in html
     assert snapshot(db) == before
 
 

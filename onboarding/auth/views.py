@@ -118,6 +118,11 @@ def numbers() -> Response | tuple[str, int] | str:
         return wrong_account(user, flow)
     form = NumberForm(flow=token)
     status = 200
+    # Continue with a typed number adds it first: leaving it behind unsaid lost it.
+    # (CSRFProtect has checked every POST before this view runs.)
+    leaving = request.method == "POST" and request.form.get("action") == "continue"
+    if leaving and not (form.phone.data or "").strip():
+        return redirect(consent_url(token), 303)
     if form.validate_on_submit():
         session = get_session()
         try:
@@ -138,16 +143,22 @@ def numbers() -> Response | tuple[str, int] | str:
             form.phone.errors.append(NUMBER_ADDED_ALREADY)
         else:
             flash(f"Added {channel.phone_number}.", "success")
-            return redirect(url_for("auth.numbers", flow=token), 303)
+            target = consent_url(token) if leaving else url_for("auth.numbers", flow=token)
+            return redirect(target, 303)
         status = 400
     elif form.is_submitted():
         status = 400
+    if leaving and status == 400:
+        form.phone.errors.append(
+            "Not added yet: correct it, or clear the field to continue without it."
+        )
     return render_template(
         "auth/numbers.html",
         form=form,
         flow=flow,
         channels=user.client.channels,
-        continue_url=consent_url(token),
+        user=user,
+        logout_form=FlowForm(flow=token),
     ), status
 
 

@@ -119,10 +119,17 @@ def parse_request(partner: Partner, args: MultiDict[str, str]) -> PermissionRequ
     partner_payload = _limited(args, "partner_payload") if signed else None
     registered = [entry.url for entry in partner.redirect_urls]
     if not registered:
-        raise InvalidInput(f"{partner.brand_name} has not registered a redirect URL yet.")
+        raise InvalidInput(
+            f"{partner.brand_name} has not registered a redirect URL yet. Add one in the "
+            "Partner Hub → Settings → Redirect URLs."
+        )
     redirect_url = args.get("redirect_url", registered[0])
     if not is_registered(redirect_url, registered):
-        raise InvalidInput(f"The redirect_url is not one that {partner.brand_name} has registered.")
+        raise InvalidInput(
+            f"The redirect_url is not one that {partner.brand_name} has registered. Register "
+            "this URL in the Partner Hub → Settings → Redirect URLs, or link with one that is "
+            "(they must match exactly)."
+        )
     return PermissionRequest(
         partner_id=partner.public_id,
         redirect_url=redirect_url,

@@ -140,3 +140,35 @@ def own(session: Session, client_id: int, public_ids: set[str]) -> set[str]:
 
 def selected(start: set[str], selection: Selection) -> set[str]:
     return (start | selection.picked) - selection.unpicked
+
+
+def shared_among(session: Session, client_id: int, public_ids: set[str]) -> set[str]:
+    """Those of `public_ids` that are shared now: what an answer would take away."""
+    if not public_ids:
+        return set()
+    found: set[str] = set()
+    chosen = sorted(public_ids)
+    for start in range(0, len(chosen), 900):
+        found |= set(
+            session.scalars(
+                select(Channel.public_id)
+                .join(Permission, Permission.channel_id == Channel.id)
+                .where(
+                    Channel.client_id == client_id,
+                    Channel.public_id.in_(chosen[start : start + 900]),
+                )
+            )
+        )
+    return found
+
+
+def shared_numbers(session: Session, client_id: int, limit: int) -> tuple[list[str], int]:
+    """The first `limit` numbers shared now, and how many there are."""
+    query = (
+        select(Channel.phone_number)
+        .join(Permission, Permission.channel_id == Channel.id)
+        .where(Channel.client_id == client_id)
+    )
+    numbers = list(session.scalars(query.order_by(Channel.id).limit(limit)))
+    total = len(numbers) if len(numbers) < limit else count(session, query)
+    return numbers, total

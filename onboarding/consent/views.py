@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import Blueprint, Config, current_app, redirect, render_template, request, url_for
@@ -29,16 +30,33 @@ bp = Blueprint("consent", __name__)
 
 Page = Response | tuple[str, int]
 
+CONFIRM_LISTS = 20  # numbers named on the confirmation page; the rest are counted
+
 
 @bp.get("/partners/<partner_id>/permission")
 def permission(partner_id: str) -> Page:
     partner = find_partner(get_session(), partner_id)
     if partner is None:
-        return error_page(404, "Unknown partner", "No integration partner has this id.")
+        return error_page(
+            404,
+            "This link doesn't lead anywhere",
+            "Check that you opened the whole link, or go back to the website that sent you "
+            "here and open it again.",
+            details=f"No partner has the id {partner_id!r}. The id in the link's path must be "
+            "the partner id shown in the Partner Hub → Settings → Your partner account.",
+        )
     try:
         asked = parse_request(partner, strict_query(request.query_string))
     except InvalidInput as error:
-        return error_page(400, "This link is not valid", str(error), partner=partner)
+        return error_page(
+            400,
+            f"This link from {partner.brand_name} doesn't work",
+            f"Nothing was changed. Go back to {partner.brand_name} and open their link again; "
+            f"if it fails again, let {partner.brand_name} know: the details below tell their "
+            "developers what to fix.",
+            details=str(error),
+            partner=partner,
+        )
     token = flows.issue(asked)
     if current_client_user() is not None:
         return redirect(consent_url(token), 303)
@@ -73,18 +91,56 @@ def consent() -> Page | str:
     q = request.values.get("q", "").strip()[: sel.MAX_QUERY]
     if request.method == "POST":
         selection = _carried(form)
+        # "filter" redraws the screen: the Filter button, Go back, and the hidden first button
+        # that Enter presses, so that Enter never answers for the client.
         if request.form.get("action") != "filter":  # anything but Allow is a Cancel
+            if _asks_to_share_nothing(form, flow, user, selection):
+                return _confirm_nothing(form, flow, user, selection)
             return _answer(form, flow, user, selection)
     return _screen(form, flow, user, selection, q)
 
 
 def _carried(form: ConsentForm) -> sel.Selection:
-    """The form's selection, with the listed boxes folded in."""
+    """The form's selection, with the listed boxes folded in. With "All numbers" the boxes
+    say nothing (the script locks them, and All shares every number), so the client's own
+    selection is kept for when it chooses "Only the numbers I select" again."""
     selection = sel.Selection(
         sel.ids(request.form.get("picked")), sel.ids(request.form.get("unpicked"))
     )
-    selection.fold(sel.ids(request.form.get("listed")), form.channels.data or [])
+    if not form.all_channels.data:
+        selection.fold(sel.ids(request.form.get("listed")), form.channels.data or [])
     return selection
+
+
+def _asks_to_share_nothing(
+    form: ConsentForm, flow: flows.Flow, user: ClientUser, selection: sel.Selection
+) -> bool:
+    """Allow from the screen with no number selected, not yet confirmed. A plain post of the
+    ticked boxes (no `listed`: scripts, SPEC §5.2's field names) answers at once, as always."""
+    if request.form.get("action") != "allow" or form.all_channels.data:
+        return False
+    if "listed" not in request.form or request.form.get("share_nothing") == "1":
+        return False
+    return not _answer_ids(get_session(), form, flow, user, selection)
+
+
+def _confirm_nothing(
+    form: ConsentForm, flow: flows.Flow, user: ClientUser, selection: sel.Selection
+) -> str:
+    """A page of its own, so that it works without JavaScript: what sharing nothing takes away."""
+    losing, losing_count = sel.shared_numbers(get_session(), user.client.id, CONFIRM_LISTS)
+    return render_template(
+        "consent/confirm_nothing.html",
+        flow=flow,
+        client=user.client,
+        user=user,
+        csrf_token=form.csrf_token.current_token,
+        selection=selection,
+        q=request.form.get("q", "").strip()[: sel.MAX_QUERY],
+        losing=losing,
+        losing_count=losing_count,
+        logout_form=FlowForm(flow=flow.token),
+    )
 
 
 def _screen(
@@ -103,23 +159,49 @@ def _screen(
     total = len(rows) if short and not q else sel.count(session, sel.matching(client.id, ""))
     matches = len(rows) if short else sel.count(session, sel.matching(client.id, q))
     chosen_count = len(sel.own(session, client.id, chosen)) if selection.picked else len(chosen)
+    # What Allow takes away: shared now but not selected, i.e. shared and unpicked (the
+    # starting point holds every shared number), so a first GET needs no query for it.
+    losing = sel.shared_among(session, client.id, selection.unpicked)
     form.flow.data = flow.token
     if request.method == "GET":
         form.all_channels.data = client.all_channels
+    every = bool(form.all_channels.data)
+    listed = {row.public_id for row in rows}
     return render_template(
         "consent/consent.html",
         form=form,
         flow=flow,
         client=client,
+        user=user,
         rows=rows,
         q=q,
         total=total,
         matches=matches,
         chosen=chosen,
         chosen_count=chosen_count,
+        every=every,
+        losing=set() if every else losing,
+        # The button's figures: the script counts the listed boxes and adds these for the rest.
+        effect=Effect(
+            share=total if every else chosen_count,
+            remove=0 if every else len(losing),
+            share_unlisted=chosen_count - len(listed & chosen),
+            remove_unlisted=len(losing - listed),
+        ),
         selection=selection,
         show=sel.SHOW,
+        logout_form=FlowForm(flow=flow.token),
     )
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What Allow does, as its button says it ("Share 2 · Remove 1")."""
+
+    share: int
+    remove: int
+    share_unlisted: int
+    remove_unlisted: int
 
 
 def _answer(
@@ -130,8 +212,11 @@ def _answer(
         return error_page(
             400,
             "Nothing was changed",
-            f"{flow.partner.brand_name} no longer accepts answers at this address. "
-            "Start again from your partner's website.",
+            f"{flow.partner.brand_name} no longer accepts answers at this address. Go back to "
+            f"{flow.partner.brand_name}'s website and open their link again.",
+            details="This request's redirect_url was removed from the partner's registered URLs "
+            "while the client answered. Register it again in the Partner Hub → Settings → "
+            "Redirect URLs, or link with one that is registered.",
         )
     session = get_session()
     try:
@@ -161,6 +246,8 @@ def _answer(
             "Nothing was changed",
             f"Your answer cannot be sent back to {flow.partner.brand_name}: their address for "
             "it is too long. Please let them know.",
+            details="The callback would exceed its 8,000-byte budget even without its lists. "
+            "Register a shorter redirect URL in the Partner Hub → Settings → Redirect URLs.",
         )
     session.commit()
     metrics.consent_answered(answer.action)
@@ -223,10 +310,20 @@ def refuse_flow(error: flows.FlowError) -> tuple[str, int]:
     if error.request is not None:
         screen = url_for("consent.permission", partner_id=error.request.partner_id)
         restart = f"{screen}?{urlencode(error.request.query())}"
+    if restart is None:  # not ours, or damaged: we cannot tell whose request it was
+        return error_page(
+            400,
+            "This permission request can't be used",
+            f"{error} Nothing was changed. Go back to the website that sent you here and "
+            "open its link again.",
+            details="The flow token in the address could not be read: it was changed or cut "
+            "short. Links must be used as the hub hands them out.",
+        )
     return error_page(
         400,
         "This permission request can't be used",
-        f"{error} Start again from your partner's website.",
+        f"{error} Nothing was changed by this page. Press Start again to answer the same "
+        "request afresh.",
         restart_url=restart,
     )
 
