@@ -105,7 +105,8 @@ def callback() -> tuple[str, int]:
     """The hub's redirect after Allow or Cancel. Nothing in it counts before it is verified:
     signature, `iss`, `ts`, no repeated names (verify_callback), then `state`, spent here."""
     query = request.query_string.decode("ascii", errors="replace")
-    claimed = next((value for name, value in parse_qsl(query) if name == "state"), None)
+    pairs = parse_qsl(query, keep_blank_values=True)
+    claimed = next((value for name, value in pairs if name == "state"), None)
     try:
         answer = verify_callback(
             "?" + query,

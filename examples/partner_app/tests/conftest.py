@@ -14,10 +14,12 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
+from flask import Flask
 from partner_testing import (
     CLIENT_EMAIL,
     CLIENT_PASSWORD,
@@ -86,30 +88,40 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
 
 @pytest.fixture(scope="session")
 def partner(live_hub: LiveHub) -> Iterator[Partner]:
-    port = free_port()
-    # localhost, not 127.0.0.1: the example app is another origin (and site) than the hub.
-    url = f"http://localhost:{port}"
-    credentials = live_hub.cli(
-        *("create-partner", "--name", "Example Partner", "--billing", "direct_payment"),
-        *("--sandbox", "--redirect-url", f"{url}/callback"),
-        *("--webhook-url", f"http://127.0.0.1:{port}/webhooks"),
-    )
-    client = live_hub.cli(
-        *("create-client", "--partner", credentials["partner_id"], "--name", "Bakery"),
-        *("--email", CLIENT_EMAIL, "--password", CLIENT_PASSWORD),
-    )
-    channel_ids = [
-        live_hub.cli("add-channel", "--client", client["client_id"], "--phone", n)["channel_id"]
-        for n in NUMBERS
-    ]
-    app = create_app(partner_config(live_hub, credentials, url))
+    # The app listens before the partner exists: the hub's worker starts delivering webhooks
+    # (channel.created, ...) at once, and a refused first attempt would wait for its retry.
+    apps: list[Flask] = []
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not apps:  # not reached: no event exists before the partner's app does
+            start_response("503 Service Unavailable", [])
+            return [b""]
+        return apps[0](environ, start_response)
+
     server: BaseWSGIServer = make_server(
-        "127.0.0.1", port, app, threaded=True, request_handler=_Quiet
+        "127.0.0.1", 0, wsgi, threaded=True, request_handler=_Quiet
     )
     thread = threading.Thread(target=server.serve_forever, name="partner-app", daemon=True)
     thread.start()
+    port = server.server_port
+    # localhost, not 127.0.0.1: the example app is another origin (and site) than the hub.
+    url = f"http://localhost:{port}"
     try:
-        yield Partner(live_hub, credentials, client["client_id"], channel_ids, url, app)
+        credentials = live_hub.cli(
+            *("create-partner", "--name", "Example Partner", "--billing", "direct_payment"),
+            *("--sandbox", "--redirect-url", f"{url}/callback"),
+            *("--webhook-url", f"http://127.0.0.1:{port}/webhooks"),
+        )
+        apps.append(create_app(partner_config(live_hub, credentials, url)))
+        client = live_hub.cli(
+            *("create-client", "--partner", credentials["partner_id"], "--name", "Bakery"),
+            *("--email", CLIENT_EMAIL, "--password", CLIENT_PASSWORD),
+        )
+        channel_ids = [
+            live_hub.cli("add-channel", "--client", client["client_id"], "--phone", n)["channel_id"]
+            for n in NUMBERS
+        ]
+        yield Partner(live_hub, credentials, client["client_id"], channel_ids, url, apps[0])
     finally:
         server.shutdown()
         thread.join(timeout=10)
