@@ -19,6 +19,7 @@ import requests
 from partner_testing import (
     Partner,
     answer_on_hub,
+    app_csrf,
     callback_params,
     popup_link,
     replaced,
@@ -177,3 +178,27 @@ def test_a_webhook_signed_with_the_secret_is_kept(partner: Partner) -> None:
         sent = requests.post(f"{partner.url}/webhooks", data=body, headers=headers, timeout=10)
         assert sent.status_code == 204, sent.text
     assert [kept["id"] for kept in partner.store.events()].count("ev_control") == 1
+
+
+# -- the app's own forms --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/links", "/channels/ch_x/key"])
+def test_forms_without_the_csrf_token_are_refused(
+    browser: requests.Session, partner: Partner, path: str
+) -> None:
+    browser.get(f"{partner.url}/")  # a session, but no token sent
+    for data in ({}, {"csrf_token": "not-the-token"}):
+        sent = browser.post(f"{partner.url}{path}", data=data, allow_redirects=False)
+        assert sent.status_code == 400, sent.text
+
+
+def test_no_key_for_a_number_the_connection_does_not_share(
+    browser: requests.Session, partner: Partner
+) -> None:
+    """The app's own rule: a browser gets keys only for what its verified callback listed."""
+    token = app_csrf(browser.get(f"{partner.url}/").text)  # nothing connected in this browser
+    path = f"/channels/{partner.channel_ids[0]}/key"
+    sent = browser.post(f"{partner.url}{path}", data={"csrf_token": token})
+    assert sent.status_code == 404, sent.text
+    assert "Not one of the numbers your connection shares" in sent.text
