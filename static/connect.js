@@ -29,6 +29,10 @@
 
   var MESSAGE_TYPE = "onboarding-connect:result";
   var POLL_MS = 400;
+  var POPUP_NAME = "onboarding-connect";
+  // The wait of the last open(): a second open() reuses the named popup, so the first wait ends
+  // (silently) rather than answer the same message twice.
+  var waiting = null;
 
   // An origin as the browser reports it in MessageEvent.origin: scheme://host[:port], exactly.
   function exactOrigin(value) {
@@ -73,9 +77,10 @@
     var expected = exactOrigin(options.origin || window.location.origin);
     var onCancel = typeof options.onCancel === "function" ? options.onCancel : function () {};
 
+    if (waiting !== null) waiting();
     var popup = window.open(
       options.url,
-      "onboarding-connect",
+      POPUP_NAME,
       popupFeatures(options.width || 520, options.height || 720),
     );
     if (!popup) {
@@ -90,6 +95,7 @@
       settled = true;
       window.removeEventListener("message", onMessage);
       if (timer !== null) window.clearInterval(timer);
+      if (waiting === settle) waiting = null;
     }
     function onMessage(event) {
       // Another origin (a third site, or the hub's own pages in the popup), another window
@@ -109,6 +115,7 @@
       }
     }, POLL_MS);
     window.addEventListener("message", onMessage);
+    waiting = settle;
     if (typeof popup.focus === "function") popup.focus();
 
     return {

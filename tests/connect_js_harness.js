@@ -185,6 +185,23 @@ const scenarios = {
     }
     return out;
   },
+  opened_twice() {
+    const world = opened();
+    const second = { results: [], cancels: 0 };
+    world.opener.popupToReturn = world.popup; // the same named window, navigated again
+    const connect = world.opener.OnboardingConnect;
+    connect.open({
+      url: LINK,
+      origin: PARTNER,
+      onResult: (result) => second.results.push(result),
+      onCancel: () => { second.cancels += 1; },
+    });
+    const listeningBetween = world.opener.listening();
+    world.opener.receive({ origin: PARTNER, source: world.popup, data: MESSAGE });
+    world.popup.closed = true;
+    world.opener.tick();
+    return { first: state(world), second: snapshot(second), listening_between: listeningBetween };
+  },
   cancel_handle() {
     const world = opened();
     world.handle.cancel();

@@ -123,6 +123,15 @@ def test_open_refuses_bad_options_before_opening(
     assert message in refused["error"]["message"]
 
 
+def test_a_second_open_ends_the_first_wait(report: dict[str, Any]) -> None:
+    """Both use the one named popup: the answer reaches the second caller only, once."""
+    scenario = report["opened_twice"]
+    assert scenario["listening_between"] == 1
+    assert scenario["first"]["results"] == [] and scenario["first"]["cancels"] == 0
+    assert scenario["second"] == {"results": [RESULT], "cancels": 0}
+    assert scenario["first"].items() >= DONE.items()
+
+
 def test_cancel_closes_the_popup_and_calls_nothing(report: dict[str, Any]) -> None:
     scenario = report["cancel_handle"]
     assert scenario["popup_closed"] is True
