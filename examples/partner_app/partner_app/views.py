@@ -38,9 +38,16 @@ def session_id() -> str:
     return sid
 
 
+def csrf_token() -> str:
+    session_id()  # the token is made with the session
+    token: str = cookie["csrf"]
+    return token
+
+
 def check_csrf() -> None:
-    sent = request.form.get("csrf_token", "")
-    if not hmac.compare_digest(sent, cookie.get("csrf", "")) or not sent:
+    sent = request.form.get("csrf_token", "").encode()  # bytes: any text compares, no TypeError
+    expected = str(cookie.get("csrf", "")).encode()
+    if not sent or not hmac.compare_digest(sent, expected):
         abort(400, "This form is stale or was not sent from this app: reload the page.")
 
 
@@ -66,7 +73,7 @@ def security_headers(response: Response) -> Response:
 def template_values() -> dict[str, Any]:
     return {
         "hub_url": current_app.config["HUB_URL"],
-        "csrf_token": lambda: (session_id(), cookie["csrf"])[1],
+        "csrf_token": csrf_token,
     }
 
 

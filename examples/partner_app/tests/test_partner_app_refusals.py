@@ -188,7 +188,7 @@ def test_forms_without_the_csrf_token_are_refused(
     browser: requests.Session, partner: Partner, path: str
 ) -> None:
     browser.get(f"{partner.url}/")  # a session, but no token sent
-    for data in ({}, {"csrf_token": "not-the-token"}):
+    for data in ({}, {"csrf_token": ""}, {"csrf_token": "not-the-token"}, {"csrf_token": "ü"}):
         sent = browser.post(f"{partner.url}{path}", data=data, allow_redirects=False)
         assert sent.status_code == 400, sent.text
 
