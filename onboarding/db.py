@@ -141,20 +141,21 @@ class _Form(NamedTuple):
 
 
 class Prepared:
-    """A Core SELECT compiled once per dialect and run straight on a pooled DBAPI connection
-    of the session's engine (the session's own connection when it is bound to one).
+    """A Core SELECT compiled once per dialect and run straight on a DBAPI connection.
 
-    For the hot read paths (key check, API-key auth, permission check, the consent screen): a
-    Session costs ~110 µs to open a transaction, run one statement and close on SQLite, this
-    ~15 µs. SQLAlchemy's own bind and result processing is kept (datetimes, enums), as are its
-    errors: a DBAPI error becomes sqlalchemy's DBAPIError (so 503 while the database is away)
-    and a lost connection is invalidated. Each call is its own short read outside the request's
-    Session (autocommit on SQLite; a transaction rolled back on return to the pool elsewhere):
-    it sees what is committed now, so nothing is cached across requests. Statements must not
-    use expanding IN parameters.
+    For the hot read paths (key check, API-key auth, permission check, the consent screen): on
+    SQLite a Session costs ~110 µs to begin, run one statement and close; this ~15 µs.
+    SQLAlchemy's bind and result processing are kept (datetimes, enums), and its errors: a
+    DBAPI error becomes sqlalchemy's DBAPIError (so 503 while the database is away), a lost
+    connection is invalidated.
+
+    When the session has a transaction open, the read runs inside it (and sees its writes);
+    otherwise on a pooled connection of its own, for this read only (autocommit on SQLite;
+    rolled back on return to the pool elsewhere). Either way it sees what is committed now:
+    nothing is cached across requests. Statements take no expanding IN parameters.
     """
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
         self._forms: dict[str, _Form] = {}
 
@@ -196,11 +197,14 @@ class Prepared:
         for name, processor in form.binds.items():
             values[name] = processor(values[name])
         bound: Any = values if form.positions is None else [values[n] for n in form.positions]
-        # A session bound to a connection (the test suite's rolled-back transaction): read
-        # inside it. Otherwise a pooled connection of the session's engine, for this read only.
-        joined = bind if isinstance(bind, Connection) else None
+        owned = False
         try:
-            raw: Any = joined.connection if joined is not None else bind.raw_connection()
+            if session.in_transaction():  # read inside it: it sees the request's own writes
+                raw: Any = session.connection().connection
+            elif isinstance(bind, Connection):  # a session bound to one (the test suite's)
+                raw = bind.connection
+            else:  # a pooled connection of the session's engine, for this read only
+                raw, owned = bind.raw_connection(), True
         except dialect.loaded_dbapi.Error as error:  # the database cannot be reached
             raise DBAPIError.instance(
                 form.sql, bound, error, dialect.loaded_dbapi.Error, connection_invalidated=True
@@ -212,7 +216,7 @@ class Prepared:
             rows = cursor.fetchall() if many else cursor.fetchmany(1)
         except dialect.loaded_dbapi.Error as error:
             lost = dialect.is_disconnect(error, raw, cursor)
-            if lost and joined is None:
+            if lost and owned:
                 raw.invalidate(error)
             raise DBAPIError.instance(
                 form.sql, bound, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
@@ -220,7 +224,7 @@ class Prepared:
         finally:
             if cursor is not None:
                 cursor.close()
-            if joined is None:
+            if owned:
                 raw.close()  # back to the pool, which rolls back whatever was begun
         if any(form.results):
             return [
