@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from authlib.common.security import is_secure_transport
 from flask import Flask, Request, Response, abort, current_app, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import ServiceUnavailable
 
 from onboarding.pages import JSON_DOORS
@@ -173,6 +174,16 @@ class SessionInterface(SecureCookieSessionInterface):
         if request.cookies.get(self.get_cookie_name(app)) is None:
             return self.session_class()
         return super().open_session(app, request)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        # Built once per key set rather than per request (Flask builds one per request).
+        keys = (app.secret_key, *app.config["SECRET_KEY_FALLBACKS"])
+        cached = self._serializer
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
+    _serializer: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
 
     def get_cookie_secure(self, app: Flask) -> bool:
         current: Request = request

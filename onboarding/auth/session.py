@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from flask import current_app, g, redirect, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
@@ -53,6 +54,10 @@ def log_in(user: ClientUser | PartnerUser) -> None:
     session.clear()
     session[COOKIE_KEY] = secret.value
     session.permanent = True
+    # The new session's CSRF secret, made now rather than by the first form after login: that
+    # page then need not send the cookie again (one Set-Cookie per login, not two).
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    generate_csrf()
     _forget_users()
 
 
