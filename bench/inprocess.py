@@ -74,7 +74,7 @@ def main(rounds: int = 20) -> list[str]:
                 call(app, environs[name])
             best[name] = min(best[name], (time.process_time() - start) / BATCH)
     engine = url.split(":", 1)[0].split("+")[0]
-    lines = [f"per request in-process ({engine}, CPU time, best batch of {BATCH} over {rounds} rounds)"]
+    lines = [f"per request in-process ({engine}, CPU time, best of {rounds} batches of {BATCH})"]
     lines += [f"{name:<28} {seconds * 1e6:8.0f} µs" for name, seconds in best.items()]
     print(*lines, sep="\n", flush=True)
     return lines

@@ -304,13 +304,32 @@ def set_status_command(channel_id: str, status: str, as_json: bool) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="waitress's threads.")
+@click.option(
+    "--workers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Serve with gunicorn in this many processes (Linux; one per core is right); 0: waitress.",
+)
 @click.option(
     "--with-worker", is_flag=True, help="Also deliver webhooks in a thread of this process."
 )
 @with_appcontext
-def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
-    """Serve the hub with waitress, a production WSGI server."""
+def serve(host: str, port: int, threads: int, workers: int, with_worker: bool) -> None:
+    """Serve the hub: with gunicorn worker processes (--workers, production on Linux) or with
+    waitress in one process (threads; `make run`, Windows)."""
+    if workers:
+        from onboarding import serving
+
+        if with_worker:
+            raise click.UsageError(
+                "--with-worker runs in one process; with --workers run `onboarding webhooks "
+                "work` beside the server."
+            )
+        click.echo(f"Serving on http://{host}:{port} with {workers} gunicorn workers")
+        serving.run(f"{host}:{port}", workers)
+        return
     import waitress
 
     from onboarding.observability import logs
