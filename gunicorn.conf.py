@@ -13,6 +13,7 @@ _settings = settings(
 bind = _settings["bind"]
 workers = _settings["workers"]
 worker_class = _settings["worker_class"]
+threads = _settings["threads"]
 secure_scheme_headers = _settings["secure_scheme_headers"]
 forwarded_allow_ips = _settings["forwarded_allow_ips"]
 accesslog = _settings["accesslog"]

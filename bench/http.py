@@ -1,7 +1,7 @@
 """The hot paths over HTTP, as ratios to a bare Flask endpoint served the same way (issue 8).
 
-Both apps run under the production server the docs recommend, gunicorn with one sync worker per
-core (`onboarding serve --workers N`; the bare app through the same onboarding.serving
+Both apps run under the production server the docs recommend, gunicorn with one gthread worker
+per core (`onboarding serve --workers N`; the bare app through the same onboarding.serving
 settings), side by side in one run; wrk (Debian's package) loads them from a third process, on
 loopback, for a bounded time. Then, in-process: a consent POST of 1,000 and 10,000 numbers.
 
@@ -340,8 +340,8 @@ def main(seconds: float = 5, big: tuple[int, ...] = (1000, 10000), rounds: int =
             (f"consent GET ({size:,} numbers)", consent, {"Cookie": f"session={cookie}"}, 0)
         )
     lines = [
-        f"onboarding HTTP bench — {engine}, both apps: gunicorn {serving.WORKER_CLASS} workers="
-        f"{WORKERS} (onboarding.serving), wrk -t2 -c16 "
+        f"onboarding HTTP bench — {engine}, both apps: gunicorn {serving.WORKER_CLASS} "
+        f"workers={WORKERS} threads={serving.THREADS} (onboarding.serving), wrk -t2 -c16 "
         f"-d{seconds:g}s, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs",
         f"{'path':<30} {'limits':<6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} target",
     ]

@@ -15,10 +15,13 @@ from typing import Any
 
 from flask import Flask
 
-# sync workers: one request at a time per process, the fastest per request here (measured in
-# bench/README.md). They hold a connection while a client sends or reads slowly, so they belong
-# behind a buffering proxy (nginx, a load balancer), which also ends TLS.
-WORKER_CLASS = "sync"
+# gthread rather than sync workers, by measurement (bench/README.md, wrk -c16 on 2 cores): sync
+# workers close every connection, gthread keeps them alive, and served the key check at ~1.5x
+# and the consent screen at ~1.9x the rate of sync. A few threads per worker also overlap
+# PostgreSQL's round trips and keep idle keep-alive connections from pinning a process. Python
+# still runs one thread at a time per process: the processes are what use the cores.
+WORKER_CLASS = "gthread"
+THREADS = 4
 
 
 def settings(bind: str, workers: int | None = None) -> dict[str, Any]:
@@ -27,6 +30,7 @@ def settings(bind: str, workers: int | None = None) -> dict[str, Any]:
         "bind": [bind],
         "workers": workers or os.cpu_count() or 1,
         "worker_class": WORKER_CLASS,
+        "threads": THREADS,
         # Forwarded headers reach the app untouched: ProxyFix (ONBOARDING_PROXY_FIX) alone
         # decides whether to trust them (gunicorn would take X-Forwarded-Proto from 127.0.0.1).
         "secure_scheme_headers": {},
