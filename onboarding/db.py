@@ -124,9 +124,10 @@ def init_app(app: Flask) -> None:
 
 def get_session() -> Session:
     """The session of the current request (or CLI command), opened on first use."""
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["db"].sessionmaker()
-    session: Session = g.db_session
+    context = g._get_current_object()  # one proxy lookup, not 3
+    session: Session | None = getattr(context, "db_session", None)
+    if session is None:
+        session = context.db_session = current_app.extensions["db"].sessionmaker()
     return session
 
 
