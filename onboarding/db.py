@@ -141,6 +141,9 @@ class _Form(NamedTuple):
     compiled: Any
 
 
+Source = Session | Engine | Connection  # what a Prepared statement reads through
+
+
 class Prepared:
     """A Core SELECT compiled once per dialect and run straight on a DBAPI connection.
 
@@ -160,12 +163,12 @@ class Prepared:
         self.statement = statement
         self._forms: dict[str, _Form] = {}
 
-    def first(self, session: Session, **params: Any) -> tuple[Any, ...] | None:
-        rows = self._run(session, params, many=False)
+    def first(self, source: Source, **params: Any) -> tuple[Any, ...] | None:
+        rows = self._run(source, params, many=False)
         return rows[0] if rows else None
 
-    def all(self, session: Session, **params: Any) -> list[tuple[Any, ...]]:
-        return self._run(session, params, many=True)
+    def all(self, source: Source, **params: Any) -> list[tuple[Any, ...]]:
+        return self._run(source, params, many=True)
 
     def _form(self, dialect: Dialect) -> _Form:
         form = self._forms.get(dialect.name)
@@ -188,10 +191,9 @@ class Prepared:
             )
         return form
 
-    def _run(
-        self, session: Session, params: dict[str, Any], *, many: bool
-    ) -> list[tuple[Any, ...]]:
-        bind = session.get_bind()
+    def _run(self, source: Source, params: dict[str, Any], *, many: bool) -> list[tuple[Any, ...]]:
+        session = source if isinstance(source, Session) else None
+        bind = source.get_bind() if isinstance(source, Session) else source
         dialect = bind.dialect
         form = self._form(dialect)
         values = form.compiled.construct_params(params)
@@ -200,9 +202,9 @@ class Prepared:
         bound: Any = values if form.positions is None else [values[n] for n in form.positions]
         owned = False
         try:
-            if session.in_transaction():  # read inside it: it sees the request's own writes
+            if session is not None and session.in_transaction():  # it sees its own writes
                 raw: Any = session.connection().connection
-            elif isinstance(bind, Connection):  # a session bound to one (the test suite's)
+            elif isinstance(bind, Connection):  # sessions are bound to one (the test suite)
                 raw = bind.connection
             else:  # a pooled connection of the session's engine, for this read only
                 raw, owned = bind.raw_connection(), True
@@ -233,6 +235,16 @@ class Prepared:
                 for row in rows
             ]
         return [tuple(row) for row in rows]
+
+
+def reader() -> Source:
+    """What the request's Prepared reads go through: its session when it has one, else the
+    app's engine (or the connection sessions are bound to): no Session made for one read."""
+    session: Session | None = getattr(g._get_current_object(), "db_session", None)
+    if session is not None:
+        return session
+    bind: Engine | Connection = current_app.extensions["db"].sessionmaker.kw["bind"]
+    return bind
 
 
 def _close_session(_exc: BaseException | None) -> None:

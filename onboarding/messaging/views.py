@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
-from onboarding.db import get_session
+from onboarding.db import get_session, reader
 from onboarding.models import Side
 from onboarding.partner_api.auth import USE_HTTPS
 from onboarding.partner_api.errors import ApiError, problem
@@ -32,10 +32,9 @@ def channel() -> Response:
         raise ApiError(400, USE_HTTPS)
     if scheme.lower() != "bearer" or not key:
         raise ApiError(401, MISSING)
-    session = get_session()
-    found = channel_for_key(session, key)
+    found = channel_for_key(reader(), key)
     if found is None:
-        raise ApiError(401, refusal(why_refused(session, key)))
+        raise ApiError(401, refusal(why_refused(get_session(), key)))
     return jsonify(
         {
             "channel_id": found.channel_id,

@@ -12,7 +12,7 @@ from flask import current_app, request
 from sqlalchemy import bindparam, select
 
 from onboarding import limits
-from onboarding.db import Prepared, get_session
+from onboarding.db import Prepared, get_session, reader
 from onboarding.limits import per_minute
 from onboarding.models import OAuthClient, Partner, PartnerApiKey
 from onboarding.partner_api.errors import ApiError
@@ -42,7 +42,6 @@ def identify() -> Caller:
     """The calling partner's ids, in one prepared query for an API key (the hot path). Nothing
     is cached across requests, so a revoked key is refused on the next request in every
     process."""
-    session = get_session()
     api_key = request.headers.get("X-API-Key")
     bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
     if api_key is not None and bearer:
@@ -50,7 +49,7 @@ def identify() -> Caller:
     if (api_key is not None or bearer) and not secure_transport():
         raise ApiError(400, USE_HTTPS)
     if api_key is not None:
-        row = _PARTNER_BY_KEY.first(session, key_hash=hash_secret(api_key))
+        row = _PARTNER_BY_KEY.first(reader(), key_hash=hash_secret(api_key))
         if row is None:
             raise ApiError(401, "The API key is not valid.")
         return Caller(row[0], row[1], f"partner_api_key:{row[2]}")
@@ -59,6 +58,7 @@ def identify() -> Caller:
             token = bearer_token()
         except OAuth2Error:
             raise ApiError(401, "The access token is not valid or has expired.") from None
+        session = get_session()
         client = session.get_one(OAuthClient, token.oauth_client_id)
         partner = session.get_one(Partner, token.partner_id)
         return Caller(partner.id, partner.public_id, f"oauth_client:{client.client_id}")

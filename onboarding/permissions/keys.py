@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from onboarding.db import Prepared, utcnow
+from onboarding.db import Prepared, Source, utcnow
 from onboarding.errors import ChannelNotRunning, DomainError, PermissionMissing
 from onboarding.models import ApiKey, Channel, ChannelStatus, Client, Side
 from onboarding.observability import metrics
@@ -140,9 +140,10 @@ _KEY_OWNER = Prepared(
 )
 
 
-def channel_for_key(session: Session, secret: str) -> KeyOwner | None:
-    """The channel a live key belongs to; None for an unknown or revoked key."""
-    row = _KEY_OWNER.first(session, key_hash=hash_secret(secret))
+def channel_for_key(source: Source, secret: str) -> KeyOwner | None:
+    """The channel a live key belongs to; None for an unknown or revoked key. `source`: a
+    session, or db.reader() on the hot path."""
+    row = _KEY_OWNER.first(source, key_hash=hash_secret(secret))
     return KeyOwner(*row) if row is not None else None
 
 
