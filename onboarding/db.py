@@ -208,6 +208,10 @@ class Prepared:
                 raw = bind.connection
             else:  # a pooled connection of the session's engine, for this read only
                 raw, owned = bind.raw_connection(), True
+                if dialect.name == "postgresql":
+                    # One statement needs no transaction: no BEGIN before it, no ROLLBACK
+                    # when the pool takes the connection back (two round trips of four).
+                    raw.driver_connection.autocommit = True
         except dialect.loaded_dbapi.Error as error:  # the database cannot be reached
             raise DBAPIError.instance(
                 form.sql, bound, error, dialect.loaded_dbapi.Error, connection_invalidated=True
@@ -228,6 +232,8 @@ class Prepared:
             if cursor is not None:
                 cursor.close()
             if owned:
+                if dialect.name == "postgresql" and raw.is_valid:
+                    raw.driver_connection.autocommit = False  # as every other user expects
                 raw.close()  # back to the pool, which rolls back whatever was begun
         if any(form.results):
             return [
