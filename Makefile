@@ -39,11 +39,14 @@ pytest: $(BIN)/.installed chromium
 chromium:
 	@scripts/ensure-chromium
 
-# The hot paths under waitress beside a bare Flask endpoint (wrk from Debian's package, else a
-# Python load generator), SQLite then PostgreSQL (127.0.0.1:5432, schema bench_http).
+# The hot paths per request in-process, then under gunicorn (onboarding.serving) beside a bare
+# Flask endpoint (wrk from Debian's package, else a Python load generator), SQLite then
+# PostgreSQL (127.0.0.1:5432, schema bench_http).
 BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 bench: $(BIN)/.installed
+	$(BIN)/python -m bench.inprocess
+	ONBOARDING_BENCH_DATABASE_URL='$(BENCH_PG)' $(BIN)/python -m bench.inprocess
 	$(BIN)/python -m bench.http
 	ONBOARDING_BENCH_DATABASE_URL='$(BENCH_PG)' $(BIN)/python -m bench.http
 	$(BIN)/python -m bench.lists

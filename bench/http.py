@@ -1,8 +1,9 @@
 """The hot paths over HTTP, as ratios to a bare Flask endpoint served the same way (issue 8).
 
-Both apps run under waitress (what `onboarding serve` uses) with the same thread count, in their
-own processes, side by side in one run; wrk (Debian's package) loads them from a third process,
-on loopback, for a bounded time. Then, in-process: a consent POST of 1,000 and 10,000 numbers.
+Both apps run under the production server the docs recommend, gunicorn with one gthread worker
+per core (`onboarding serve --workers N`; the bare app through the same onboarding.serving
+settings), side by side in one run; wrk (Debian's package) loads them from a third process, on
+loopback, for a bounded time. Then, in-process: a consent POST of 1,000 and 10,000 numbers.
 
     .venv/bin/python -m bench.http [seconds]            # SQLite file (the embedded set-up)
     ONBOARDING_BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
@@ -31,7 +32,7 @@ import argon2.profiles
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, insert, select, text
 
-from onboarding import create_app, security
+from onboarding import create_app, security, serving
 from onboarding.cli import OPERATOR, new_partner
 from onboarding.clients.service import create_client
 from onboarding.db import get_session
@@ -42,7 +43,7 @@ from onboarding.permissions.service import add_channel, grant
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-THREADS = 8  # `onboarding serve`'s default
+WORKERS = os.cpu_count() or 1  # what docs/operations.md recommends: one per core
 SCHEMA = "bench_http"
 SECRET = "bench-secret-key"
 PASSWORD = "benchmark password"
@@ -167,7 +168,8 @@ def free_port() -> int:
 
 @contextmanager
 def served(which: str, url: str, *, limits: bool) -> Iterator[str]:
-    """`onboarding serve` (the hub) or the bare app under the same waitress settings."""
+    """`onboarding serve --workers N` (the hub) or the bare app under the same gunicorn
+    settings."""
     port = free_port()
     env = {
         **os.environ,
@@ -183,11 +185,11 @@ def served(which: str, url: str, *, limits: bool) -> Iterator[str]:
             "serve",
             "--port",
             str(port),
-            "--threads",
-            str(THREADS),
+            "--workers",
+            str(WORKERS),
         ]
     else:
-        command = [PYTHON, "-m", "bench.serve_bare", str(port), str(THREADS)]
+        command = [PYTHON, "-m", "bench.serve_bare", str(port), str(WORKERS)]
     process = subprocess.Popen(  # noqa: S603 (our own command line)
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -201,6 +203,7 @@ def served(which: str, url: str, *, limits: bool) -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"{which} did not start") from None
                 time.sleep(0.1)
+        time.sleep(1)  # gunicorn listens before its workers have loaded the app
         yield f"http://127.0.0.1:{port}"
     finally:
         process.send_signal(signal.SIGTERM)
@@ -337,7 +340,8 @@ def main(seconds: float = 5, big: tuple[int, ...] = (1000, 10000), rounds: int =
             (f"consent GET ({size:,} numbers)", consent, {"Cookie": f"session={cookie}"}, 0)
         )
     lines = [
-        f"onboarding HTTP bench — {engine}, waitress threads={THREADS}, wrk -t2 -c16 "
+        f"onboarding HTTP bench — {engine}, both apps: gunicorn {serving.WORKER_CLASS} "
+        f"workers={WORKERS} threads={serving.THREADS} (onboarding.serving), wrk -t2 -c16 "
         f"-d{seconds:g}s, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs",
         f"{'path':<30} {'limits':<6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} target",
     ]

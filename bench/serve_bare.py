@@ -1,19 +1,12 @@
-"""Serve the bare app as `onboarding serve` serves the hub: `serve_bare PORT THREADS`."""
+"""Serve the bare app as `onboarding serve --workers N` serves the hub (the same gunicorn
+settings, onboarding.serving): `serve_bare PORT WORKERS`."""
 
 from __future__ import annotations
 
 import sys
 
-import waitress
-
 from bench.bare import create_bare_app
+from onboarding import serving
 
 if __name__ == "__main__":
-    waitress.serve(
-        create_bare_app(),
-        host="127.0.0.1",
-        port=int(sys.argv[1]),
-        threads=int(sys.argv[2]),
-        clear_untrusted_proxy_headers=False,
-        max_request_body_size=8 * 1024 * 1024,
-    )
+    serving.run(f"127.0.0.1:{sys.argv[1]}", int(sys.argv[2]), load=create_bare_app)

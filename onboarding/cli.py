@@ -312,13 +312,38 @@ def address_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.command("serve")
 @address_options
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="waitress's threads.")
+@click.option(
+    "--workers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Serve with gunicorn in this many processes (Linux; one per core is right); 0: waitress.",
+)
 @click.option(
     "--with-worker", is_flag=True, help="Also deliver webhooks in a thread of this process."
 )
 @with_appcontext
-def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
-    """Serve the hub with waitress, a production WSGI server."""
+def serve(host: str, port: int, threads: int, workers: int, with_worker: bool) -> None:
+    """Serve the hub: with gunicorn worker processes (--workers, production on Linux) or with
+    waitress in one process (threads; `make run`, Windows)."""
+    if workers:
+        from onboarding import serving
+
+        if with_worker:
+            raise click.UsageError(
+                "--with-worker runs in one process; with --workers run `onboarding webhooks "
+                "work` beside the server."
+            )
+
+        def hub() -> Flask:
+            app = serving.hub()
+            urls.listen_on(app, host, port)
+            return app
+
+        click.echo(f"Serving on {urls.address_url(host, port)} with {workers} gunicorn workers")
+        serving.run(f"{host}:{port}", workers, load=hub)
+        return
     import waitress
 
     from onboarding.observability import logs

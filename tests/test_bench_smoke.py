@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import http, lists
+from bench import http, inprocess, lists
 
 
 def test_the_http_bench_builds_serves_and_loads_both_apps(
@@ -48,3 +48,10 @@ def test_the_list_bench_measures_both_sizes(monkeypatch: pytest.MonkeyPatch) -> 
     lines = lists.main(big=2000, rounds=2)
 
     assert len(lines) == 7 and "2,000" in lines[1]
+
+
+def test_the_in_process_bench_times_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ONBOARDING_BENCH_DATABASE_URL", raising=False)
+    lines = inprocess.main(rounds=1)
+
+    assert len(lines) == 6 and "consent GET" in lines[-1] and lines[-1].endswith("µs")

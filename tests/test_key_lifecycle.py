@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from onboarding.models import Channel, Client, GrantedVia
+from onboarding.models import Channel, Client, GrantedVia, Side
+from onboarding.permissions.keys import generate_api_key
 from onboarding.permissions.service import revoke, set_shared
 from onboarding.security import hash_secret
 from tests.api import (
@@ -66,13 +67,16 @@ def assert_channel_key_works(client: FlaskClient, key: str, channel: Channel) ->
     }
 
 
-def assert_channel_key_refused(response: TestResponse) -> None:
+def assert_channel_key_refused(response: TestResponse, *why: str) -> None:
+    """401 problem+json whose detail contains each of `why` (what happened, the next step)."""
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
     body = response.get_json()
     assert_schema(body, "Problem")
     assert (body["status"], body["code"]) == (401, "unauthorized")
     assert "WWW-Authenticate" in response.headers
+    for words in why:
+        assert words in body["detail"], (words, body["detail"])
 
 
 def remove_permission_with_revoke(db: Session, customer: Client, channel: Channel) -> None:
@@ -100,7 +104,9 @@ def test_a_key_lives_until_replaced_and_dies_with_the_permission(
     assert_channel_key_works(client, first, channel)
 
     second = new_key(client, account, channel)["api_key"]  # R8: replaces the first
-    assert_channel_key_refused(messaging(client, bearer(first)))
+    assert_channel_key_refused(
+        messaging(client, bearer(first)), "replaced by a newer key", "Use the newer key"
+    )
     assert_channel_key_works(client, second, channel)
 
     # R3: the client removes the partner's permission (Client Hub: Settings → Partner).
@@ -108,7 +114,11 @@ def test_a_key_lives_until_replaced_and_dies_with_the_permission(
     remove_permission(db, customer, channel)
     db.commit()
 
-    assert_channel_key_refused(messaging(client, bearer(second)))
+    assert_channel_key_refused(
+        messaging(client, bearer(second)),
+        "removed the integration partner's permission",
+        "Ask the client to share the number again",
+    )
     refused = client.post(
         account.path(f"/channels/{channel.public_id}/api_keys"), headers=api_headers(account)
     )
@@ -139,6 +149,38 @@ def test_keys_of_other_channels_survive_a_removal(
 
     assert_channel_key_refused(messaging(client, bearer(removed_key)))
     assert_channel_key_works(client, kept_key, kept)
+
+
+def test_a_key_replaced_by_the_clients_own_names_the_client(
+    client: FlaskClient, db: Session, account: PartnerAccount
+) -> None:
+    customer = add_client(db, account)
+    channel = add_line(db, customer, shared=True)
+    db.commit()
+    partners = new_key(client, account, channel)["api_key"]
+    db.expire_all()
+    remove_permission_with_revoke(db, customer, channel)
+    clients = generate_api_key(db, channel, side=Side.CLIENT, actor="client_user:test")
+    db.commit()
+
+    assert_channel_key_works(client, clients.secret, channel)
+    assert_channel_key_refused(
+        messaging(client, bearer(partners)), "a key the client generated", "Ask the client"
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({}, "Authorization: Bearer"),
+        ({"Authorization": "Basic abc"}, "Authorization: Bearer"),
+        (bearer("wak_unknown-key"), "unknown to the hub"),
+    ],
+)
+def test_a_missing_or_unknown_key_says_so(
+    client: FlaskClient, headers: dict[str, str], why: str
+) -> None:
+    assert_channel_key_refused(messaging(client, headers), why)
 
 
 CHANNEL_KEY_REFUSALS: list[Any] = [

@@ -14,15 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from flask import current_app, g, redirect, session, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
-from onboarding.db import get_session, utcnow
-from onboarding.models import ClientUser, LoginSession, PartnerUser
+from onboarding.db import UTCDateTime, get_session, utcnow
+from onboarding.models import Client, ClientUser, LoginSession, PartnerUser
 from onboarding.security import hash_secret, issue_secret
 
 COOKIE_KEY = "login"  # the session cookie's only entry of ours: the login token
@@ -53,6 +54,10 @@ def log_in(user: ClientUser | PartnerUser) -> None:
     session.clear()
     session[COOKIE_KEY] = secret.value
     session.permanent = True
+    # The new session's CSRF secret, made now rather than by the first form after login: that
+    # page then need not send the cookie again (one Set-Cookie per login, not two).
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    generate_csrf()
     _forget_users()
 
 
@@ -121,21 +126,38 @@ def partner_user_required(
     return wrapped
 
 
+def _by_token(kind: type[ClientUser] | type[PartnerUser]) -> Select[Any]:
+    """The user of a live login, with the client and partner every page of theirs shows loaded
+    in the same query (no lazy loads after it). Built once per kind: each call binds values."""
+    query = select(kind).join(LoginSession, _user_column(kind) == kind.id)
+    if kind is ClientUser:
+        query = query.options(joinedload(ClientUser.client).joinedload(Client.partner))
+    else:
+        query = query.options(joinedload(PartnerUser.partner))
+    return query.where(
+        LoginSession.token_hash == bindparam("token_hash"),
+        LoginSession.expires_at > bindparam("now", type_=UTCDateTime),
+    )
+
+
 def _load(kind: type[User]) -> User | None:
     """The user of this browser's login, in one query; None when the login is missing, ended,
     expired, of the other kind, or its user is gone."""
     token = current_token()
     if token is None:
         return None
-    return get_session().scalar(
-        select(kind)
-        .join(LoginSession, _user_column(kind) == kind.id)
-        .where(LoginSession.token_hash == hash_secret(token), LoginSession.expires_at > utcnow())
-    )
+    params = {"token_hash": hash_secret(token), "now": utcnow()}
+    user: User | None = get_session().scalar(_BY_TOKEN[kind], params)
+    return user
 
 
 def _user_column(kind: type[ClientUser] | type[PartnerUser]) -> InstrumentedAttribute[int | None]:
     return LoginSession.client_user_id if kind is ClientUser else LoginSession.partner_user_id
+
+
+_BY_TOKEN: dict[type[ClientUser] | type[PartnerUser], Select[Any]] = {
+    kind: _by_token(kind) for kind in (ClientUser, PartnerUser)
+}
 
 
 def _end_this_browsers_login(db: Session) -> None:

@@ -19,6 +19,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -99,10 +100,14 @@ class Flow:
     partner: Partner
 
 
-def load(session: Session, token: str) -> Flow:
-    """A usable flow: authentic, not expired, its partner still there."""
+def load(session: Session, token: str, known: Partner | None = None) -> Flow:
+    """A usable flow: authentic, not expired, its partner still there. `known`, a partner
+    already loaded (the signed-in client's), saves the query when it is the flow's."""
     request, nonce = read(token)
-    partner = find_partner(session, request.partner_id)
+    if known is not None and known.public_id == request.partner_id:
+        partner: Partner | None = known
+    else:
+        partner = find_partner(session, request.partner_id)
     if partner is None:
         raise FlowError("This partner does not exist any more.")
     return Flow(token=token, request=request, nonce=nonce, partner=partner)
@@ -111,7 +116,11 @@ def load(session: Session, token: str) -> Flow:
 def _fernet() -> MultiFernet:
     """Encrypts with SECRET_KEY's key; decrypts with it or any fallback's."""
     config = current_app.config
-    keys = [config["SECRET_KEY"], *config["SECRET_KEY_FALLBACKS"]]
+    return _fernet_for((config["SECRET_KEY"], *config["SECRET_KEY_FALLBACKS"]))
+
+
+@lru_cache(maxsize=8)  # the keys change only with the configuration: derive them once
+def _fernet_for(keys: tuple[str | bytes, ...]) -> MultiFernet:
     return MultiFernet([Fernet(_derive(key)) for key in keys])
 
 

@@ -22,10 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from onboarding.consent.request import PermissionRequest
+from onboarding.db import Prepared
 from onboarding.models import Channel, Permission
 
 SHOW = 100  # numbers listed at once; the filter finds the others
@@ -72,28 +73,44 @@ def ids(text: str | None) -> set[str]:
 def matching(client_id: int, q: str) -> Select[Any]:
     """The client's numbers whose number or name contains `q` (case-insensitive)."""
     query = select(Channel.public_id).where(Channel.client_id == client_id)
-    if q:
-        pattern = (
-            "%" + q.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        )
-        query = query.where(
-            or_(
-                func.lower(Channel.phone_number).like(pattern, escape="\\"),
-                func.lower(Channel.name).like(pattern, escape="\\"),
-            )
-        )
-    return query
+    return query.where(_contains(pattern(q))) if q else query
+
+
+def pattern(q: str) -> str:
+    """`q` as a LIKE pattern that matches it anywhere, its wildcards taken literally."""
+    return "%" + q.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+
+
+def _contains(like: Any) -> ColumnElement[bool]:
+    return or_(
+        func.lower(Channel.phone_number).like(like, escape="\\"),
+        func.lower(Channel.name).like(like, escape="\\"),
+    )
+
+
+# The screen's list, filtered or not: two statements compiled once (db.Prepared), so a GET
+# builds no SQL expression.
+_LISTED = select(Channel.public_id, Channel.phone_number, Channel.name, Permission.id).outerjoin(
+    Permission, Permission.channel_id == Channel.id
+)
+_LISTED_ALL, _LISTED_MATCHING = (
+    Prepared(
+        query.where(Channel.client_id == bindparam("client_id")).order_by(Channel.id).limit(SHOW)
+    )
+    for query in (_LISTED, _LISTED.where(_contains(bindparam("pattern"))))
+)
+_SHARED = Prepared(
+    select(Channel.public_id)
+    .join(Permission, Permission.channel_id == Channel.id)
+    .where(Channel.client_id == bindparam("client_id"))
+)
 
 
 def listed_rows(session: Session, client_id: int, q: str) -> list[Row]:
-    sub = matching(client_id, q).subquery()
-    rows = session.execute(
-        select(Channel.public_id, Channel.phone_number, Channel.name, Permission.id)
-        .outerjoin(Permission, Permission.channel_id == Channel.id)
-        .where(Channel.public_id.in_(select(sub.c.public_id)))
-        .order_by(Channel.id)
-        .limit(SHOW)
-    ).all()
+    if q:
+        rows = _LISTED_MATCHING.all(session, client_id=client_id, pattern=pattern(q))
+    else:
+        rows = _LISTED_ALL.all(session, client_id=client_id)
     return [Row(p, n, name, perm is not None) for p, n, name, perm in rows]
 
 
@@ -103,12 +120,7 @@ def count(session: Session, query: Select[Any]) -> int:
 
 def starting_point(session: Session, client_id: int, asked: PermissionRequest) -> set[str]:
     """Shared now, plus what the partner asked for (only the client's own ids count)."""
-    shared = session.scalars(
-        select(Channel.public_id)
-        .join(Permission, Permission.channel_id == Channel.id)
-        .where(Channel.client_id == client_id)
-    )
-    start = set(shared)
+    start = {public_id for (public_id,) in _SHARED.all(session, client_id=client_id)}
     wanted = select(Channel.public_id).where(Channel.client_id == client_id)
     conditions: list[ColumnElement[bool]] = []
     if asked.channels:

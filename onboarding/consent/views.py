@@ -78,11 +78,11 @@ def consent() -> Page | str:
     token = request.values.get("flow", "")
     if request.method == "POST" and not form.validate_on_submit():
         return error_page(400, "Your form expired", "Go back, reload the page and try again.")
+    user = current_client_user()  # loaded with its client and partner: usually the flow's
     try:
-        flow = load_flow(token)
+        flow = flows.load(get_session(), token, known=user.client.partner if user else None)
     except flows.FlowError as error:
         return refuse_flow(error)
-    user = current_client_user()
     if user is None:
         return redirect(url_for("auth.login", flow=token), 303)
     if user.client.partner_id != flow.partner.id:

@@ -25,10 +25,11 @@ access_log = logging.getLogger("onboarding.access")
 def request_id() -> str:
     """This request's id: the caller's `X-Request-ID` when it is a sane token (so a proxy's or
     a partner's id follows the request through), else a new random one."""
-    if "request_id" not in g:
+    context = g._get_current_object()  # one proxy lookup
+    current: str | None = getattr(context, "request_id", None)
+    if current is None:
         given = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = given if _SANE_ID.fullmatch(given) else secrets.token_hex(16)
-    current: str = g.request_id
+        current = context.request_id = given if _SANE_ID.fullmatch(given) else secrets.token_hex(16)
     return current
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, g
 
 from onboarding.observability import health, logs, metrics
+from onboarding.security import this_request
 
 bp = Blueprint("observability", __name__)
 
@@ -16,13 +17,15 @@ bp.add_url_rule("/metrics", "metrics", metrics.metrics, methods=["GET"])
 
 
 def start_request() -> None:
+    # The request id is made when first asked for (a log record, or the answer's header).
     g.request_started = time.perf_counter()
-    logs.request_id()
 
 
 def finish_request(response: Response) -> Response:
-    seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
+    context = g._get_current_object()  # one proxy lookup
+    current = this_request()
+    seconds = time.perf_counter() - getattr(context, "request_started", time.perf_counter())
     response.headers[logs.REQUEST_ID_HEADER] = logs.request_id()
-    metrics.observe_request(request.endpoint, request.method, response.status_code, seconds)
+    metrics.observe_request(current.endpoint, current.method, response.status_code, seconds)
     logs.log_access(response.status_code, seconds * 1000)
     return response

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 from onboarding.clients.service import search_condition, verified_clients
 from onboarding.consent.links import permission_link
 from onboarding.consent.request import KNOWN, LANGUAGES, MAX_CHANNELS
-from onboarding.db import get_session
+from onboarding.db import Prepared, get_session, reader
 from onboarding.errors import DomainError
 from onboarding.ids import PUBLIC_ID
 from onboarding.limits import per_address
@@ -191,12 +191,7 @@ def list_channels(partner: Partner, actor: str) -> Response:
 def get_permission(caller: Caller, channel_id: str) -> Response:
     """R4, the hot path: the caller in one Core query, then the channel, its client's id and
     its permission in another; no ORM objects."""
-    row = (
-        get_session()
-        .connection()
-        .execute(_PERMISSION, {"channel_id": channel_id, "partner_id": caller.partner_id})
-        .first()
-    )
+    row = _PERMISSION.first(reader(), channel_id=channel_id, partner_id=caller.partner_id)
     if row is None:
         raise ApiError(404, f"No channel {channel_id}.")
     channel, client, granted_at, granted_via = row
@@ -211,7 +206,7 @@ def get_permission(caller: Caller, channel_id: str) -> Response:
     )
 
 
-_PERMISSION = (
+_PERMISSION = Prepared(
     select(Channel.public_id, Client.public_id, Permission.granted_at, Permission.granted_via)
     .join(Client, Client.id == Channel.client_id)
     .outerjoin(Permission, Permission.channel_id == Channel.id)

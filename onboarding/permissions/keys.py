@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from onboarding.db import utcnow
+from onboarding.db import Prepared, Source, utcnow
 from onboarding.errors import ChannelNotRunning, DomainError, PermissionMissing
 from onboarding.models import ApiKey, Channel, ChannelStatus, Client, Side
 from onboarding.observability import metrics
@@ -127,10 +128,10 @@ class KeyOwner:
         return cls(channel.public_id, channel.client.public_id, channel.phone_number)
 
 
-# One Core query on the key's hash (unique index) joined to channel and client: no ORM objects,
-# no lazy loads. Built once; each call only binds the hash. Nothing is cached across requests,
-# so a revoked key is refused on the very next request, in every process.
-_KEY_OWNER = (
+# One query on the key's hash (unique index) joined to channel and client, compiled once and run
+# on a pooled connection (db.Prepared): no Session, no ORM objects. Nothing is cached across
+# requests, so a revoked key is refused on the very next request, in every process.
+_KEY_OWNER = Prepared(
     select(Channel.public_id, Client.public_id, Channel.phone_number)
     .select_from(ApiKey)
     .join(Channel, Channel.id == ApiKey.channel_id)
@@ -139,10 +140,39 @@ _KEY_OWNER = (
 )
 
 
-def channel_for_key(session: Session, secret: str) -> KeyOwner | None:
-    """The channel a live key belongs to; None for an unknown or revoked key."""
-    row = session.connection().execute(_KEY_OWNER, {"key_hash": hash_secret(secret)}).first()
+def channel_for_key(source: Source, secret: str) -> KeyOwner | None:
+    """The channel a live key belongs to; None for an unknown or revoked key. `source`: a
+    session, or db.reader() on the hot path."""
+    row = _KEY_OWNER.first(source, key_hash=hash_secret(secret))
     return KeyOwner(*row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class DeadKey:
+    """Why a key is refused: unknown, or revoked (and whether a newer key replaced it, and
+    which side holds that one)."""
+
+    revoked_at: datetime | None = None
+    replaced_by: Side | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.revoked_at is not None
+
+
+def why_refused(session: Session, secret: str) -> DeadKey:
+    """Only on the failure path: what became of a key that channel_for_key refused."""
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_secret(secret)))
+    if key is None or key.revoked_at is None:
+        return DeadKey()
+    newer = session.scalar(
+        select(ApiKey.created_by)
+        .where(ApiKey.channel_id == key.channel_id, ApiKey.created_at >= key.revoked_at)
+        .where(ApiKey.id != key.id)
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        .limit(1)
+    )
+    return DeadKey(revoked_at=key.revoked_at, replaced_by=Side(newer) if newer else None)
 
 
 def api_keys(session: Session, channel: Channel) -> list[ApiKey]:
