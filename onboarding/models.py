@@ -217,7 +217,9 @@ class ClientUser(Base):
 def _client_partner(context: DefaultExecutionContext) -> int | None:
     """Channel.partner_id for an insert that does not give it: the client's partner."""
     client_id = context.get_current_parameters()["client_id"]
-    return context.connection.scalar(text("SELECT partner_id FROM client WHERE id = :id"), {"id": client_id})
+    return context.connection.scalar(
+        text("SELECT partner_id FROM client WHERE id = :id"), {"id": client_id}
+    )
 
 
 def _fold_name(context: DefaultExecutionContext) -> str:
@@ -265,6 +267,7 @@ class Channel(Base):
     def set_name_folded(self, _key: str, name: str) -> str:
         self.name_folded = name.casefold()
         return name
+
     # Nearly every screen that lists channels shows their permission: load it with them.
     permission: Mapped[Permission | None] = relationship(
         back_populates="channel", cascade="all, delete-orphan", uselist=False, lazy="selectin"
