@@ -2,8 +2,9 @@
 
 One partner; one client holds half the channels, the rest are spread over clients of up to
 100 numbers, and at least 200 of them, so that the clients page is a full page of 100 at both
-sizes (at 1,000 channels it used to list 6 clients against 100); every tenth channel is shared. Rows are written with bulk Core inserts (set-up, not
-the path under test). Pages are fetched in-process through Flask's test client.
+sizes (at 1,000 channels it used to list 6 clients against 100); every tenth channel is
+shared. Rows are written with bulk Core inserts (set-up, not the path under test). Pages are
+fetched in-process through Flask's test client.
 
     .venv/bin/python -m bench.lists [big] [rounds]
 """

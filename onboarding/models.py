@@ -216,14 +216,16 @@ class ClientUser(Base):
 
 def _client_partner(context: DefaultExecutionContext) -> int | None:
     """Channel.partner_id for an insert that does not give it: the client's partner."""
-    client_id = context.get_current_parameters()["client_id"]
-    return context.connection.scalar(
-        text("SELECT partner_id FROM client WHERE id = :id"), {"id": client_id}
+    params: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    found = context.connection.scalar(
+        text("SELECT partner_id FROM client WHERE id = :id"), {"id": params["client_id"]}
     )
+    return None if found is None else int(found)
 
 
 def _fold_name(context: DefaultExecutionContext) -> str:
-    return str(context.get_current_parameters()["name"]).casefold()
+    params: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return str(params["name"]).casefold()
 
 
 class Channel(Base):
