@@ -25,6 +25,7 @@ from onboarding.models import Channel
 PER_PAGE = 100
 MAX_QUERY = 100
 _CURSOR = re.compile(r"^[0-9]{1,18}$")  # ASCII digits only: str.isdigit() accepts "²"
+MAX_ID = 2**31 - 1  # the largest integer key (PostgreSQL refuses a larger one in the query)
 _NUMBER = re.compile(r"^\+?[0-9]+$")
 _SEPARATORS = re.compile(r"[\s().\-/]")
 
@@ -59,7 +60,7 @@ def cursor(value: str | None) -> int | None:
         return None
     if not _CURSOR.match(value):
         raise InvalidInput("This page link is not valid. Go back to the first page of numbers.")
-    return int(value)
+    return min(int(value), MAX_ID)
 
 
 def number_page(
