@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from onboarding.clients.numbers import matches
 from onboarding.consent.request import PermissionRequest
 from onboarding.models import Channel, Permission
 
@@ -70,19 +71,10 @@ def ids(text: str | None) -> set[str]:
 
 
 def matching(client_id: int, q: str) -> Select[Any]:
-    """The client's numbers whose number or name contains `q` (case-insensitive)."""
+    """The client's numbers whose number or name contains `q`, in any case and language (the
+    hubs' filter: onboarding.clients.numbers.matches)."""
     query = select(Channel.public_id).where(Channel.client_id == client_id)
-    if q:
-        pattern = (
-            "%" + q.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        )
-        query = query.where(
-            or_(
-                func.lower(Channel.phone_number).like(pattern, escape="\\"),
-                func.lower(Channel.name).like(pattern, escape="\\"),
-            )
-        )
-    return query
+    return query.where(matches(q)) if q else query
 
 
 def listed_rows(session: Session, client_id: int, q: str) -> list[Row]:
