@@ -72,18 +72,23 @@ def consent() -> Page | str:
     selection = sel.Selection()
     q = request.values.get("q", "").strip()[: sel.MAX_QUERY]
     if request.method == "POST":
-        selection = _carried(form)
+        selection = _carried(form, user.client.id)
         if request.form.get("action") != "filter":  # anything but Allow is a Cancel
             return _answer(form, flow, user, selection)
     return _screen(form, flow, user, selection, q)
 
 
-def _carried(form: ConsentForm) -> sel.Selection:
-    """The form's selection, with the listed boxes folded in."""
+def _carried(form: ConsentForm, client_id: int) -> sel.Selection:
+    """The form's selection, with the listed boxes folded in and "Select all matching" applied
+    last, whichever button was pressed: Allow with it ticked shares every matching number (it
+    used to count only for Filter, so Allow shared none of them)."""
     selection = sel.Selection(
         sel.ids(request.form.get("picked")), sel.ids(request.form.get("unpicked"))
     )
     selection.fold(sel.ids(request.form.get("listed")), form.channels.data or [])
+    if request.form.get("all_matching"):
+        prior = request.form.get("prior_q", "").strip()[: sel.MAX_QUERY]
+        selection.pick(get_session().scalars(sel.matching(client_id, prior)))
     return selection
 
 
@@ -92,9 +97,6 @@ def _screen(
 ) -> str:
     session = get_session()
     client = user.client
-    if request.method == "POST" and request.form.get("all_matching"):
-        prior = request.form.get("prior_q", "").strip()[: sel.MAX_QUERY]
-        selection.pick(session.scalars(sel.matching(client.id, prior)))
     start = sel.starting_point(session, client.id, flow.request)
     chosen = sel.selected(start, selection)
     rows = sel.listed_rows(session, client.id, q)
