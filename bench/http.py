@@ -80,6 +80,7 @@ def bulk_channels(session: Any, client: Client, count: int, prefix: str) -> None
     rows = [
         {
             "client_id": client.id,
+            "partner_id": client.partner_id,  # given: the column default would look it up
             "phone_number": f"+{prefix}{n:07d}",
             "name": f"Line {n}",
             "status": ChannelStatus.RUNNING,
