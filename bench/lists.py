@@ -96,6 +96,7 @@ def measure(channels: int, rounds: int) -> dict[str, float]:
     pages = {
         "GET channels (page of 100)": f"{base}/channels",
         "GET channels?permission=shared": f"{base}/channels?permission=shared",
+        "GET channels?permission=missing": f"{base}/channels?permission=missing",
         "GET channels?client_id=<biggest>": f"{base}/channels?client_id={big}",
         "GET clients (page of 100)": f"{base}/clients",
         "GET clients/<biggest> (first 100)": f"{base}/clients/{big}",
