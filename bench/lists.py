@@ -74,7 +74,7 @@ def populate(session: Any, partner_id: int, channels: int) -> str:
 
 def measure(channels: int, rounds: int) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="onboarding-bench-lists-"))
-    url = database_url(workdir)
+    url = database_url(workdir, "bench_lists")
     upgrade(url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "RATELIMIT_ENABLED": False})
     started = time.perf_counter()
