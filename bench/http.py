@@ -62,18 +62,19 @@ class Fixture:
     flows: dict[int, tuple[str, str]]  # numbers → (consent path, cookie)
 
 
-def database_url(workdir: Path) -> str:
-    """A scratch SQLite file, or the PostgreSQL URL given with a fresh schema of our own."""
+def database_url(workdir: Path, schema: str = SCHEMA) -> str:
+    """A scratch SQLite file, or the PostgreSQL URL given with a fresh schema of our own (one
+    per bench: two benches sharing one dropped each other's tables mid-run)."""
     url = os.environ.get("ONBOARDING_BENCH_DATABASE_URL")
     if not url:
         return f"sqlite:///{workdir / 'bench.db'}"
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
     joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}options=-csearch_path%3D{SCHEMA}"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
 
 
 def bulk_channels(session: Any, client: Client, count: int, prefix: str) -> None:
@@ -81,6 +82,7 @@ def bulk_channels(session: Any, client: Client, count: int, prefix: str) -> None
     rows = [
         {
             "client_id": client.id,
+            "partner_id": client.partner_id,  # given: the column default would look it up
             "phone_number": f"+{prefix}{n:07d}",
             "name": f"Line {n}",
             "status": ChannelStatus.RUNNING,

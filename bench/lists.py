@@ -1,8 +1,10 @@
 """Do list pages stay flat as a partner grows? The same pages at 1,000 and 1,000,000 channels.
 
-One partner; one client holds half the channels, the rest are spread over clients of 100
-numbers; every tenth channel is shared. Rows are written with bulk Core inserts (set-up, not
-the path under test). Pages are fetched in-process through Flask's test client.
+One partner; one client holds half the channels, the rest are spread over clients of up to
+100 numbers, and at least 200 of them, so that the clients page is a full page of 100 at both
+sizes (at 1,000 channels it used to list 6 clients against 100); every tenth channel is
+shared. Rows are written with bulk Core inserts (set-up, not the path under test). Pages are
+fetched in-process through Flask's test client.
 
     .venv/bin/python -m bench.lists [big] [rounds]
 """
@@ -32,7 +34,7 @@ BATCH = 20_000
 
 def populate(session: Any, partner_id: int, channels: int) -> str:
     """`channels` channels; returns the public id of the client holding half of them."""
-    clients = max(channels // 2 // 100, 1)
+    clients = max(channels // 2 // 100, 200)
     now = utcnow()
     session.execute(
         insert(Client),
@@ -50,6 +52,7 @@ def populate(session: Any, partner_id: int, channels: int) -> str:
                 {
                     "public_id": new_id("ch"),
                     "client_id": owner,
+                    "partner_id": partner_id,  # given: the column default would look it up
                     "phone_number": f"+1{n:011d}",
                     "name": f"Line {n}",
                     "status": ChannelStatus.RUNNING,
@@ -71,7 +74,7 @@ def populate(session: Any, partner_id: int, channels: int) -> str:
 
 def measure(channels: int, rounds: int) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="onboarding-bench-lists-"))
-    url = database_url(workdir)
+    url = database_url(workdir, "bench_lists")
     upgrade(url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "RATELIMIT_ENABLED": False})
     started = time.perf_counter()
@@ -93,6 +96,7 @@ def measure(channels: int, rounds: int) -> dict[str, float]:
     pages = {
         "GET channels (page of 100)": f"{base}/channels",
         "GET channels?permission=shared": f"{base}/channels?permission=shared",
+        "GET channels?permission=missing": f"{base}/channels?permission=missing",
         "GET channels?client_id=<biggest>": f"{base}/channels?client_id={big}",
         "GET clients (page of 100)": f"{base}/clients",
         "GET clients/<biggest> (first 100)": f"{base}/clients/{big}",

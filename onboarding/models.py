@@ -16,7 +16,8 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from onboarding.db import Base, UTCDateTime, utcnow
 from onboarding.ids import new_id
@@ -182,10 +183,12 @@ class OAuthToken(Base):
 
 class Client(Base):
     __tablename__ = "client"
+    # A partner's clients in id order (the lists' keyset); PostgreSQL would otherwise sort.
+    __table_args__ = (Index("ix_client_partner_id_id", "partner_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = _public_id("cl")
-    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"))
     name: Mapped[str] = mapped_column(String(200))
     partner_payload: Mapped[str | None] = mapped_column(String(512))
     # "All numbers, including numbers added later" is shared with the partner.
@@ -211,6 +214,20 @@ class ClientUser(Base):
     client: Mapped[Client] = relationship()
 
 
+def _client_partner(context: DefaultExecutionContext) -> int | None:
+    """Channel.partner_id for an insert that does not give it: the client's partner."""
+    params: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    found = context.connection.scalar(
+        text("SELECT partner_id FROM client WHERE id = :id"), {"id": params["client_id"]}
+    )
+    return None if found is None else int(found)
+
+
+def _fold_name(context: DefaultExecutionContext) -> str:
+    params: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return str(params["name"]).casefold()
+
+
 class Channel(Base):
     __tablename__ = "channel"
     __table_args__ = (
@@ -224,18 +241,35 @@ class Channel(Base):
             sqlite_where=text("status = 'running'"),
             postgresql_where=text("status = 'running'"),
         ),
+        # The lists walk these in id order and stop after a page (keyset pagination): a
+        # partner's channels, one client's channels.
+        Index("ix_channel_partner_id_id", "partner_id", "id"),
+        Index("ix_channel_client_id_id", "client_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = _public_id("ch")
-    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    # The client's partner, copied so that a partner's channels are one index range, not a
+    # join through every client (a client never changes partner). Nullable and without its own
+    # foreign key only because migration 0006 adds it in place (see there); every insert fills it.
+    partner_id: Mapped[int | None] = mapped_column(default=_client_partner)
     # E.164; a number belongs to one WhatsApp Business account at a time (once running).
     phone_number: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
+    # str.casefold() of the name, for filters: SQLite's lower() folds ASCII only, and casefold
+    # also matches "ß" with "ss". Kept by the ORM (set_name_folded) and by Core inserts.
+    name_folded: Mapped[str | None] = mapped_column(String(400), default=_fold_name)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     client: Mapped[Client] = relationship(back_populates="channels")
+
+    @validates("name")
+    def set_name_folded(self, _key: str, name: str) -> str:
+        self.name_folded = name.casefold()
+        return name
+
     # Nearly every screen that lists channels shows their permission: load it with them.
     permission: Mapped[Permission | None] = relationship(
         back_populates="channel", cascade="all, delete-orphan", uselist=False, lazy="selectin"
@@ -246,10 +280,14 @@ class Permission(Base):
     """The partner may generate API keys for the channel. A row exists exactly while shared."""
 
     __tablename__ = "permission"
-    __table_args__ = (CheckConstraint(_in("granted_via", GrantedVia), name="granted_via"),)
+    __table_args__ = (
+        CheckConstraint(_in("granted_via", GrantedVia), name="granted_via"),
+        # A partner's shared channels in channel order: the `permission=shared` list's keyset.
+        Index("ix_permission_partner_id_channel_id", "partner_id", "channel_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"))
     channel_id: Mapped[int] = mapped_column(
         ForeignKey("channel.id", ondelete="CASCADE"), unique=True
     )

@@ -228,6 +228,7 @@ def foreign(db: Session, account: Account) -> Account:
     [
         ("post", "/client/numbers/{foreign}/api-key", {}),
         ("post", SETTINGS, {"channels": ["{own}", "{foreign}"]}),
+        ("post", SETTINGS, {"channels": [], "listed": ["{own}", "{foreign}"]}),
         ("get", CONFIRM + "?remove={foreign}", None),
         ("get", CONFIRM + "?share={foreign}&remove={own}", None),
         ("post", CONFIRM, {"remove": ["{foreign}"]}),
@@ -530,7 +531,7 @@ def test_settings_show_the_partner_and_how_each_number_is_shared(
 def test_sharing_a_number_needs_no_confirmation(client: FlaskClient, db: Session) -> None:
     account = arrange(db, webhook_url=WEBHOOK_URL)
     log_in(client, account.user)
-    response = post(client, SETTINGS, {"channels": [account.ids[1]]})
+    response = post(client, SETTINGS, {"channels": [account.ids[1]], "listed": account.ids})
     assert response.headers["Location"] == SETTINGS
     page = follow(client, response)
     assert f"Shared {account.channels[1].phone_number} with {account.partner.brand_name}." in page
@@ -553,7 +554,7 @@ def test_unticking_a_number_asks_for_confirmation_and_changes_nothing(
 ) -> None:
     log_in(client, shared.user)
     before = snapshot(db)
-    response = post(client, SETTINGS, {"channels": [shared.ids[0]]})
+    response = post(client, SETTINGS, {"channels": [shared.ids[0]], "listed": shared.ids})
     assert response.status_code == 303
     location = urlsplit(response.headers["Location"])
     assert location.path == CONFIRM
@@ -604,7 +605,9 @@ def test_unsharing_one_number_turns_all_numbers_off_and_says_so(
     grant(db, account.customer, account.channels, via=GrantedVia.ALL_CHANNELS, actor="t")
     db.commit()
     log_in(client, account.user)
-    confirm_page = follow(client, post(client, SETTINGS, {"channels": [account.ids[0]]}))
+    confirm_page = follow(
+        client, post(client, SETTINGS, {"channels": [account.ids[0]], "listed": account.ids})
+    )
     assert "This also turns off “All numbers, including numbers added later”." in confirm_page
 
     response = client.post(
@@ -699,7 +702,7 @@ def test_activity_lists_the_clients_own_events_newest_first(
     other = arrange(db)  # whose events must not show
     log_in(client, account.user)
     post(client, f"/client/numbers/{account.ids[0]}/api-key")
-    follow(client, post(client, SETTINGS, {"channels": [account.ids[1]]}))
+    follow(client, post(client, SETTINGS, {"channels": [account.ids[1]], "listed": account.ids}))
 
     page = text(client.get("/client/activity"))
     rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]

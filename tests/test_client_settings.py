@@ -114,18 +114,31 @@ class TestChanges:
         a, b, c = (make_channel(db, client) for _ in range(3))
         grant(db, client, [a, b], via=GrantedVia.CLIENT_HUB, actor="c")
 
-        change = client_settings.change_to(client, [a.public_id, c.public_id])
+        listed = [x.public_id for x in (a, b, c)]
+        change = client_settings.change_to(client, [a.public_id, c.public_id], listed)
 
         assert (change.share, change.remove, change.ends_all_numbers) == ([c], [b], False)
         client_settings.apply(db, client, change, actor="c")
         assert [is_shared(x) for x in (a, b, c)] == [True, False, True]
 
+    def test_change_to_leaves_the_numbers_it_did_not_list(self, db: Session) -> None:
+        # The settings page lists one page of numbers: unticked there means removed, not
+        # shown there means untouched.
+        client = a_client(db)
+        a, b, c = (make_channel(db, client) for _ in range(3))
+        grant(db, client, [a, c], via=GrantedVia.CLIENT_HUB, actor="c")
+
+        change = client_settings.change_to(client, [b.public_id], [a.public_id, b.public_id])
+
+        assert (change.share, change.remove) == ([b], [a])
+
     def test_a_change_that_removes_says_it_ends_all_numbers(self, db: Session) -> None:
         client = a_client(db)
         a, _b = make_channel(db, client), make_channel(db, client)
         client_settings.set_all_numbers(db, client, True, actor="c")
-        assert client_settings.change_to(client, [a.public_id]).ends_all_numbers
-        assert not client_settings.change_to(client, [c.public_id for c in client.channels]).remove
+        every = [c.public_id for c in client.channels]
+        assert client_settings.change_to(client, [a.public_id], every).ends_all_numbers
+        assert not client_settings.change_to(client, every, every).remove
 
     def test_remove_all_lists_the_shared_numbers(self, db: Session) -> None:
         client = a_client(db, BillingModel.PARTNER_PAYMENT)
@@ -143,7 +156,9 @@ class TestChanges:
             with pytest.raises(ForeignChannel):
                 client_settings.requested(client, share_ids=share, remove_ids=remove)
         with pytest.raises(ForeignChannel):
-            client_settings.change_to(client, [own.public_id, "ch_unknown"])
+            client_settings.change_to(client, [own.public_id, "ch_unknown"], [])
+        with pytest.raises(ForeignChannel):
+            client_settings.change_to(client, [], [own.public_id, foreign.public_id])
         with pytest.raises(ForeignChannel):
             client_settings.own_channel(client, foreign.public_id)
         assert client_settings.own_channel(client, own.public_id) is own

@@ -181,6 +181,20 @@ class TestBigClient:
         expected = {c.public_id for c in big.channels if c.name.startswith("Shop")}
         assert shared_ids(db, big) == expected
 
+    def test_allow_with_select_all_matching_ticked_shares_them(
+        self, client: FlaskClient, big: Account, db: Session
+    ) -> None:
+        # The box sits beside Filter, but pressing Allow straight after ticking it is what a
+        # client does; it used to share none of the matching numbers.
+        depots = submit(client, open_consent(client, big), "filter", q="DEPOT")
+        assert f"Select all {DEPOTS} matching “DEPOT”" in depots.text
+
+        response = submit(client, depots.text, "allow", all_matching="1")
+
+        assert callback(response, big.partner)
+        expected = {c.public_id for c in big.channels if c.name.startswith("Depot")}
+        assert shared_ids(db, big) == expected
+
     def test_filtering_spends_nothing_and_changes_nothing(
         self, client: FlaskClient, big: Account, db: Session
     ) -> None:

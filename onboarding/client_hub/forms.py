@@ -32,9 +32,12 @@ class AddNumberForm(FlaskForm):
 
 
 class SharingForm(FlaskForm):
-    """Settings → Partner, the edit form: the ticked numbers are shared, the others are not."""
+    """Settings → Partner, the edit form, one page of numbers at a time: of the numbers the
+    page listed, the ticked ones are shared and the others are not; numbers on other pages
+    keep their state."""
 
     channels = ChannelIdsField(_l("Shared numbers"))
+    listed = ChannelIdsField()
 
 
 class ConfirmChangeForm(FlaskForm):

@@ -40,8 +40,9 @@ class ChannelRow:
     key: ApiKey | None  # the channel's key that works now, whoever made it
 
 
-def channel_rows(session: Session, client: Client) -> list[ChannelRow]:
-    keys = live_keys(session, client.channels)
+def channel_rows(session: Session, channels: list[Channel]) -> list[ChannelRow]:
+    """One page of the client's numbers (onboarding.clients.numbers), ready to show."""
+    keys = live_keys(session, channels)
     return [
         ChannelRow(
             channel=channel,
@@ -49,7 +50,7 @@ def channel_rows(session: Session, client: Client) -> list[ChannelRow]:
             refusal=can_generate(channel, Side.CLIENT),
             key=keys.get(channel.id),
         )
-        for channel in client.channels
+        for channel in channels
     ]
 
 

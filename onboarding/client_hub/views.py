@@ -29,8 +29,9 @@ from onboarding.client_hub.present import (
     via_hint,
     via_words,
 )
+from onboarding.clients.numbers import from_args
 from onboarding.db import get_session
-from onboarding.errors import DomainError, ForeignChannel, NotFound
+from onboarding.errors import DomainError, ForeignChannel, InvalidInput, NotFound
 from onboarding.models import ClientUser, Side
 from onboarding.pages import error_page
 from onboarding.permissions import client_settings
@@ -56,6 +57,11 @@ def not_found(error: DomainError) -> tuple[str, int]:
     return error_page(404, "Not found", str(error))
 
 
+@bp.errorhandler(InvalidInput)
+def invalid(error: DomainError) -> tuple[str, int]:
+    return error_page(400, "This page could not be shown", str(error))
+
+
 def _actor(user: ClientUser) -> str:
     return f"client_user:{user.public_id}"
 
@@ -71,10 +77,13 @@ def _refused() -> tuple[str, int]:
 @client_user_required
 def home(user: ClientUser) -> Page:
     client = user.client
+    session = get_session()
+    numbers = from_args(session, client.id, request.args)
     return render_template(
         "client_hub/numbers.html",
         client=client,
-        rows=channel_rows(get_session(), client),
+        numbers=numbers,
+        rows=channel_rows(session, numbers.channels),
         form=ButtonForm(),
     )
 
@@ -149,16 +158,18 @@ def settings(user: ClientUser) -> Page:
     client = user.client
     form = SharingForm()
     if form.validate_on_submit():
-        change = client_settings.change_to(client, form.channels.data)
+        change = client_settings.change_to(client, form.channels.data, form.listed.data)
         if change.remove:  # R3: removing waits for the confirmation page
             return redirect(_confirm_url(change), 303)
         return _apply(user, change)
     if form.is_submitted():
         return _refused()
     remove_all = client_settings.remove_all(client)
+    numbers = from_args(get_session(), client.id, request.args)
     return render_template(
         "client_hub/settings.html",
         client=client,
+        numbers=numbers,
         form=form,
         button=ButtonForm(),
         all_numbers=AllNumbersForm(all_numbers=client.all_channels),

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from onboarding.clients.numbers import matches
 from onboarding.consent.request import PermissionRequest
 from onboarding.db import Prepared
 from onboarding.models import Channel, Permission
@@ -71,33 +72,19 @@ def ids(text: str | None) -> set[str]:
 
 
 def matching(client_id: int, q: str) -> Select[Any]:
-    """The client's numbers whose number or name contains `q` (case-insensitive)."""
+    """The client's numbers whose number or name contains `q`, in any case and language (the
+    hubs' filter: onboarding.clients.numbers.matches)."""
     query = select(Channel.public_id).where(Channel.client_id == client_id)
-    return query.where(_contains(pattern(q))) if q else query
+    return query.where(matches(q)) if q else query
 
 
-def pattern(q: str) -> str:
-    """`q` as a LIKE pattern that matches it anywhere, its wildcards taken literally."""
-    return "%" + q.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-
-
-def _contains(like: Any) -> ColumnElement[bool]:
-    return or_(
-        func.lower(Channel.phone_number).like(like, escape="\\"),
-        func.lower(Channel.name).like(like, escape="\\"),
-    )
-
-
-# The screen's list, filtered or not: two statements compiled once (db.Prepared), so a GET
-# builds no SQL expression.
+# The screen's unfiltered list and the shared ids: statements compiled once (db.Prepared), so a
+# GET builds no SQL expression. A filtered list (rarer) is built per request from `matches`.
 _LISTED = select(Channel.public_id, Channel.phone_number, Channel.name, Permission.id).outerjoin(
     Permission, Permission.channel_id == Channel.id
 )
-_LISTED_ALL, _LISTED_MATCHING = (
-    Prepared(
-        query.where(Channel.client_id == bindparam("client_id")).order_by(Channel.id).limit(SHOW)
-    )
-    for query in (_LISTED, _LISTED.where(_contains(bindparam("pattern"))))
+_LISTED_ALL = Prepared(
+    _LISTED.where(Channel.client_id == bindparam("client_id")).order_by(Channel.id).limit(SHOW)
 )
 _SHARED = Prepared(
     select(Channel.public_id)
@@ -108,7 +95,8 @@ _SHARED = Prepared(
 
 def listed_rows(session: Session, client_id: int, q: str) -> list[Row]:
     if q:
-        rows = _LISTED_MATCHING.all(session, client_id=client_id, pattern=pattern(q))
+        query = _LISTED.where(Channel.client_id == client_id, matches(q))
+        rows = session.execute(query.order_by(Channel.id).limit(SHOW)).tuples().all()
     else:
         rows = _LISTED_ALL.all(session, client_id=client_id)
     return [Row(p, n, name, perm is not None) for p, n, name, perm in rows]

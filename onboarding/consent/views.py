@@ -90,7 +90,7 @@ def consent() -> Page | str:
     selection = sel.Selection()
     q = request.values.get("q", "").strip()[: sel.MAX_QUERY]
     if request.method == "POST":
-        selection = _carried(form)
+        selection = _carried(form, user.client.id)
         # "filter" redraws the screen: the Filter button, Go back, and the hidden first button
         # that Enter presses, so that Enter never answers for the client.
         if request.form.get("action") != "filter":  # anything but Allow is a Cancel
@@ -100,15 +100,20 @@ def consent() -> Page | str:
     return _screen(form, flow, user, selection, q)
 
 
-def _carried(form: ConsentForm) -> sel.Selection:
-    """The form's selection, with the listed boxes folded in. With "All numbers" the boxes
-    say nothing (the script locks them, and All shares every number), so the client's own
-    selection is kept for when it chooses "Only the numbers I select" again."""
+def _carried(form: ConsentForm, client_id: int) -> sel.Selection:
+    """The form's selection, with the listed boxes folded in and "Select all matching" applied
+    last, whichever button was pressed (it once counted only for Filter, so Allow shared none of
+    them). With "All numbers" the boxes say nothing (the script locks them, and All shares every
+    number), so the client's own selection is kept for when it chooses "Only the numbers I
+    select" again."""
     selection = sel.Selection(
         sel.ids(request.form.get("picked")), sel.ids(request.form.get("unpicked"))
     )
     if not form.all_channels.data:
         selection.fold(sel.ids(request.form.get("listed")), form.channels.data or [])
+        if request.form.get("all_matching"):
+            prior = request.form.get("prior_q", "").strip()[: sel.MAX_QUERY]
+            selection.pick(get_session().scalars(sel.matching(client_id, prior)))
     return selection
 
 
@@ -148,9 +153,6 @@ def _screen(
 ) -> str:
     session = get_session()
     client = user.client
-    if request.method == "POST" and request.form.get("all_matching"):
-        prior = request.form.get("prior_q", "").strip()[: sel.MAX_QUERY]
-        selection.pick(session.scalars(sel.matching(client.id, prior)))
     start = sel.starting_point(session, client.id, flow.request)
     chosen = sel.selected(start, selection)
     rows = sel.listed_rows(session, client.id, q)

@@ -22,9 +22,14 @@ DEFAULT_LIMIT = 100
 
 
 def page(
-    session: Session, query: Select[Any], key: InstrumentedAttribute[int]
+    session: Session,
+    query: Select[Any],
+    key: InstrumentedAttribute[int],
+    attribute: str | None = None,
 ) -> tuple[Sequence[Any], str | None]:
-    """One page of `query` in ascending `key` order, after the request's cursor."""
+    """One page of `query` in ascending `key` order, after the request's cursor (keyset: no
+    OFFSET and no count). The cursor holds the last row's `attribute` (default: the key's
+    name), which must equal its `key`, e.g. Channel.id for a walk along Permission.channel_id."""
     limit = _limit()
     after = decode_cursor(request.args.get("cursor"))
     if after is not None:
@@ -32,7 +37,7 @@ def page(
     rows = session.scalars(query.order_by(key).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (encode_cursor(getattr(rows[-1], key.key)) if more else None)
+    return rows, (encode_cursor(getattr(rows[-1], attribute or key.key)) if more else None)
 
 
 def encode_cursor(after: int) -> str:

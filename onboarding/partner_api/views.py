@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
-from sqlalchemy import and_, bindparam, select
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from onboarding.clients.service import search_condition, verified_clients
 from onboarding.consent.links import permission_link
@@ -18,6 +18,7 @@ from onboarding.ids import PUBLIC_ID
 from onboarding.limits import per_address
 from onboarding.models import ApiKey, AuditEvent, Channel, Client, Partner, Permission, Side
 from onboarding.partner_api import contract, oauth
+from onboarding.partner_api import queries as list_queries
 from onboarding.partner_api.auth import Caller, caller_required, partner_required
 from onboarding.partner_api.errors import ApiError, answer_in_problems, from_domain
 from onboarding.partner_api.openapi import document
@@ -119,7 +120,7 @@ def rotate_signing_secret(partner: Partner, actor: str) -> tuple[Response, int]:
 @bp.get("/partners/<partner_id>/clients")
 @partner_required
 def list_clients(partner: Partner, actor: str) -> Response:
-    query = select(Client).where(Client.partner_id == partner.id)
+    query = list_queries.clients(partner.id)
     if q := request.args.get("q", "").strip():
         query = query.where(search_condition(q))
     session = get_session()
@@ -161,28 +162,13 @@ def get_client(partner: Partner, actor: str, client_id: str) -> Response:
 @partner_required
 def list_channels(partner: Partner, actor: str) -> Response:
     session = get_session()
-    query = (
-        select(Channel)
-        .join(Client)
-        .where(Client.partner_id == partner.id)
-        # Each item shows its client's id and its permission: load them in two queries, not 2n.
-        .options(contains_eager(Channel.client), selectinload(Channel.permission))
+    permission = request.args.get("permission")
+    if permission not in (None, "shared", "missing"):
+        raise ApiError(400, "permission is shared or missing.")
+    query, key = list_queries.channels(
+        partner.id, client_id=request.args.get("client_id") or None, permission=permission
     )
-    if client_id := request.args.get("client_id"):
-        query = query.where(Client.public_id == client_id)
-    # A join, not EXISTS: the planner then walks channel ids in order and stops at the page's
-    # end, instead of testing a subquery for every channel (1,000,000 channels: 286 → ~5 ms).
-    mine = and_(Permission.channel_id == Channel.id, Permission.partner_id == partner.id)
-    match request.args.get("permission"):
-        case None:
-            pass
-        case "shared":
-            query = query.join(Permission, mine)
-        case "missing":
-            query = query.outerjoin(Permission, mine).where(Permission.id.is_(None))
-        case _:
-            raise ApiError(400, "permission is shared or missing.")
-    channels, next_cursor = page(session, query, Channel.id)
+    channels, next_cursor = page(session, query, key, "id")
     return jsonify(listing("channels", [channel_json(c) for c in channels], next_cursor))
 
 

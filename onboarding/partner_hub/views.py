@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from onboarding import i18n
 from onboarding.auth.session import current_partner_user, log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
+from onboarding.clients.numbers import from_args
 from onboarding.clients.service import verified_clients
 from onboarding.consent.links import permission_link
 from onboarding.db import get_session
@@ -171,7 +172,8 @@ def _client_page(
     status: int = 200,
 ) -> ResponseReturnValue:
     session = get_session()
-    keys = live_keys(session, found.channels)
+    numbers = from_args(session, found.id, request.args)
+    keys = live_keys(session, numbers.channels)
     rows = [
         ChannelRow(
             channel=channel,
@@ -180,12 +182,13 @@ def _client_page(
             live_key=keys.get(channel.id),
             permission_link=None if is_shared(channel) else _link_for(user, channel),
         )
-        for channel in found.channels
+        for channel in numbers.channels
     ]
     return render_template(
         "partner_hub/client.html",
         client=found,
         rows=rows,
+        numbers=numbers,
         new_key=new_key,
         form=EmptyForm(),
         trail=activity(session, user.partner, client=found, limit=10),

@@ -45,10 +45,13 @@ def own_channels(client: Client, public_ids: Iterable[str]) -> list[Channel]:
     return found
 
 
-def change_to(client: Client, shared_ids: Iterable[str]) -> SharingChange:
-    """The edit form: afterwards exactly the channels `shared_ids` are shared."""
+def change_to(
+    client: Client, shared_ids: Iterable[str], listed_ids: Iterable[str]
+) -> SharingChange:
+    """The edit form, which lists one page of numbers: afterwards, of the `listed_ids`, exactly
+    the `shared_ids` are shared; numbers it did not list stay as they are."""
     wanted = own_channels(client, shared_ids)
-    others = [channel for channel in client.channels if channel not in wanted]
+    others = [channel for channel in own_channels(client, listed_ids) if channel not in wanted]
     return change(client, share=wanted, remove=others)
 
 

@@ -113,7 +113,11 @@ def add_channel(
     asked = status is not None
     running = status == ChannelStatus.RUNNING if asked else client.partner.sandbox
     channel = Channel(
-        client=client, phone_number=phone_number, name=name, status=ChannelStatus.PENDING
+        client=client,
+        partner_id=client.partner_id,
+        phone_number=phone_number,
+        name=name,
+        status=ChannelStatus.PENDING,
     )
     session.add(channel)
     session.flush()  # a concurrent insert of the same number fails here (the views catch it)
