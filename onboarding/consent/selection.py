@@ -18,7 +18,7 @@ count and the ids of its shared numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,11 +94,11 @@ _SHARED = Prepared(
 
 
 def listed_rows(session: Session, client_id: int, q: str) -> list[Row]:
-    if q:
-        query = _LISTED.where(Channel.client_id == client_id, matches(q))
-        rows = session.execute(query.order_by(Channel.id).limit(SHOW)).tuples().all()
+    if not q:
+        rows: Sequence[Any] = _LISTED_ALL.all(session, client_id=client_id)
     else:
-        rows = _LISTED_ALL.all(session, client_id=client_id)
+        query = _LISTED.where(Channel.client_id == client_id, matches(q))
+        rows = session.execute(query.order_by(Channel.id).limit(SHOW)).all()
     return [Row(p, n, name, perm is not None) for p, n, name, perm in rows]
 
 
