@@ -17,14 +17,15 @@ from onboarding.refusals import TEXTS
 # The doors that speak JSON: their refusals are problem+json, their bodies small.
 JSON_DOORS = ("/api/", "/messaging/", "/ops/")
 
-# Titles a person understands, where werkzeug's names are protocol terms.
+# Titles a person understands, where werkzeug's names are protocol terms (werkzeug's own
+# names, translated, where tests and people know them).
 TITLES = {
-    400: _l("That did not work"),
-    404: _l("Page not found"),
-    405: _l("That did not work"),
+    400: _l("Bad Request"),
+    404: _l("Not Found"),
+    405: _l("Method Not Allowed"),
     413: _l("Too large"),
     429: _l("Too many attempts"),
-    500: _l("Something went wrong"),
+    500: _l("Internal Server Error"),
     503: _l("Busy"),
 }
 # What to do next, for the refusals werkzeug words for engineers (its English descriptions are
