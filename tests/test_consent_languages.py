@@ -34,7 +34,7 @@ SCREEN = {
     "de": {
         "lang": "de",
         "heading": "Ihre Nummern für {brand} freigeben",
-        "allow": "Erlauben 2 freigeben",
+        "allow": "Erlauben 2 freigeben",  # the test reads text with spaces normalised
         "mode": "Nur die Nummern, die ich auswähle",
         "counts": "2 von 3 ausgewählt",
         "shared": "Nicht freigegeben",
@@ -86,8 +86,8 @@ def test_the_english_screen_is_the_positive_control(client: FlaskClient, db: Ses
 @pytest.mark.parametrize(
     ("lang", "one", "other"),
     [
-        ("de", "{n} freigeben", "{n} freigeben"),
-        ("pt", "Compartilhar {n}", "Compartilhar {n}"),
+        ("de", "{n}\u00a0freigeben", "{n}\u00a0freigeben"),  # no break inside a part
+        ("pt", "Compartilhar\u00a0{n}", "Compartilhar\u00a0{n}"),
         ("en", "Share {n}", "Share {n}"),
     ],
 )
