@@ -59,7 +59,7 @@ bench: $(BIN)/.installed
 POT := $(or $(TMPDIR),/tmp)/onboarding-messages.pot
 
 messages: $(BIN)/.installed
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l --add-location=file --sort-by-file --no-wrap \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --add-location=file --sort-by-file --no-wrap \
 		--project="Onboarding Hub" -o $(POT) .
 	$(BIN)/pybabel -q update -i $(POT) -d onboarding/translations --no-wrap --no-fuzzy-matching \
 		--ignore-obsolete

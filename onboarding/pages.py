@@ -5,20 +5,51 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from onboarding.db import get_session
+from onboarding.errors import DomainError
+from onboarding.refusals import TEXTS
 
 # The doors that speak JSON: their refusals are problem+json, their bodies small.
 JSON_DOORS = ("/api/", "/messaging/", "/ops/")
 
-# Titles a person understands, where werkzeug's names are protocol terms.
+# Titles a person understands, where werkzeug's names are protocol terms (werkzeug's own
+# names, translated, where tests and people know them).
 TITLES = {
-    413: "Too large",
-    429: "Too many attempts",
-    503: "Busy",
+    400: _l("Bad Request"),
+    404: _l("Not Found"),
+    405: _l("Method Not Allowed"),
+    413: _l("Too large"),
+    429: _l("Too many attempts"),
+    500: _l("Internal Server Error"),
+    503: _l("Busy"),
 }
+# What to do next, for the refusals werkzeug words for engineers (its English descriptions are
+# kept for the JSON doors).
+MESSAGES = {
+    400: _l("The page could not handle this request. Go back, reload the page and try again."),
+    404: _l("Nothing is at this address. Check the link, or start again from the front page."),
+    405: _l("This address does not take that kind of request. Go back and use the page's buttons."),
+    413: _l("What you sent is too large. Send less at a time."),
+    429: _l("Too many requests from your address. Wait a few minutes, then try again."),
+    500: _l("The hub could not answer this request. Nothing was changed; try again in a moment."),
+    503: _l("The hub is busy or briefly unavailable. Nothing was changed; try again in a moment."),
+}
+
+
+def word(code: str, **params: object) -> str:
+    """A refusal code's text in the reader's language (the English text is TEXTS[code])."""
+    return str(_(TEXTS[code], **params))
+
+
+def worded(error: DomainError) -> str:
+    """A domain refusal as a screen says it: its code through the catalog; a text the domain
+    gave instead of a code, as it is."""
+    return word(error.code, **error.params) if error.worded else str(error)
 
 
 def error_page(
@@ -46,9 +77,11 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
             refusal.extra["retry_after"] = seconds
         response = problem(refusal)
     else:
-        response = Response(
-            *error_page(status, TITLES.get(status, error.name), error.description or "")
-        )
+        title = TITLES.get(status, error.name)
+        # werkzeug's stock description speaks protocol; a description our code gave is kept.
+        stock = error.description == type(error).description or not error.description
+        message = MESSAGES.get(status, error.description) if stock else error.description
+        response = Response(*error_page(status, str(title), str(message)))
         if seconds:
             response.headers["Retry-After"] = str(seconds)
     if allow:
@@ -59,8 +92,8 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
 def _csrf_error(error: CSRFError) -> tuple[str, int]:
     return error_page(
         400,
-        "Your form expired",
-        "The page was open too long or came from another site. Go back, reload it and try again.",
+        _("Your form expired"),
+        _("The page was open too long or came from another site. Reload it and try again."),
     )
 
 

@@ -13,13 +13,13 @@ def to_e164(raw: str) -> str:
     """Parse a number typed with its country code ("+49 30 1234567") into E.164, or refuse it."""
     text = raw.strip()
     if not text.startswith("+"):
-        raise InvalidInput("Enter the number with its country code, starting with +.")
+        raise InvalidInput("phone.no_plus")
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
-        raise InvalidInput("This is not a phone number.") from None
+        raise InvalidInput("phone.not_a_number") from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput("This is not a valid phone number for its country.")
+        raise InvalidInput("phone.invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -1,5 +1,7 @@
 // The consent screen: "Select all", the "All numbers" lock, and a button that says what Allow
 // does. Without this script the server does the same on every submit (All shares every number).
+// The button's words come with the page (data-share-one, …, in the page's language), so the
+// script needs no catalog of its own.
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("consent");
   if (!form) return;
@@ -9,7 +11,15 @@ document.addEventListener("DOMContentLoaded", () => {
   const only = document.getElementById("mode-only");
   const effect = document.getElementById("effect");
   const chosenCount = document.getElementById("chosen-count");
-  const number = (value) => Number(value).toLocaleString("en");
+  const lang = document.documentElement.lang || "en";
+  const number = (value) => Number(value).toLocaleString(lang);
+  // gettext's plural forms of de and pt-BR agree with CLDR's, which Intl.PluralRules applies.
+  const plurals = new Intl.PluralRules(lang);
+  const words = form.dataset;
+  const counted = (what, count) => {
+    const kind = plurals.select(count) === "one" ? "One" : "Other";
+    return words[what + kind].replace("{n}", number(count));
+  };
   // The client's own ticks, kept while "All numbers" shows every box ticked.
   const own = new Map(boxes.map((box) => [box, box.dataset.chosen === "1"]));
 
@@ -31,7 +41,8 @@ document.addEventListener("DOMContentLoaded", () => {
       describe(box, losing);
     });
     if (locked) { share = Number(form.dataset.total); remove = 0; }
-    effect.textContent = `Share ${share ? number(share) : "none"}` + (remove ? ` · Remove ${number(remove)}` : "");
+    effect.textContent = (share ? counted("share", share) : words.shareNone)
+      + (remove ? ` · ${counted("remove", remove)}` : "");
     if (chosenCount) chosenCount.textContent = number(share);
     if (all) {
       const ticked = boxes.filter((box) => box.checked).length;

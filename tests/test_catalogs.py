@@ -28,7 +28,7 @@ def marked() -> dict[str, str]:
     with (ROOT / "babel.cfg").open() as config:
         method_map, options_map = parse_mapping_cfg(config)
     found: dict[str, str] = {}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "N_": None}
     for filename, line, message, _comments, _context in extract_from_dir(
         ROOT, method_map, options_map, keywords=keywords
     ):

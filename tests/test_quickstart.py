@@ -140,15 +140,19 @@ def _sign_up_and_allow(browser: requests.Session, link: str) -> str:
         timeout=30,
     )
     assert urlsplit(numbers.url).path == "/signup/numbers", numbers.url
-    added = browser.post(
+    # "type +4915112345678, press Continue": Continue adds the typed number, then moves on.
+    consent = browser.post(
         urlsplit(numbers.url)._replace(query="").geturl(),
-        data={"csrf_token": form_value(numbers.text, "csrf_token"), "flow": flow, "phone": NUMBER},
+        data={
+            "csrf_token": form_value(numbers.text, "csrf_token"),
+            "flow": flow,
+            "phone": NUMBER,
+            "action": "continue",
+        },
         timeout=30,
     )
-    continue_url = re.search(r'href="([^"]*/permission/consent\?flow=[^"]+)"', added.text)
-    assert continue_url, "no Continue on the numbers step"
+    assert urlsplit(consent.url).path == "/permission/consent", consent.url
     hub = f"{urlsplit(link).scheme}://{urlsplit(link).netloc}"
-    consent = browser.get(hub + html.unescape(continue_url.group(1)), timeout=30)
     channels = re.findall(r'name="channels" value="([^"]+)"', consent.text)
     assert len(channels) == 1
     answered = browser.post(

@@ -30,7 +30,7 @@ def check_new_login(email: str, password: str) -> str:
     try:
         validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as error:
-        raise InvalidInput(f"This email address is not valid: {error}") from None
+        raise InvalidInput("email.invalid", reason=str(error)) from None
     check_new_password(password)
     return normalize_email(email)
 
@@ -38,13 +38,9 @@ def check_new_login(email: str, password: str) -> str:
 def check_new_password(password: str) -> None:
     """Refuse a password that may not be chosen (at signup, reset, change, or joining staff)."""
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"Choose a password of {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters."
-        )
+        raise InvalidInput("password.length", min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)
     if is_common_password(password):
-        raise InvalidInput(
-            "This password is one of the most common ones, which are tried first: choose another."
-        )
+        raise InvalidInput("password.common")
 
 
 def is_common_password(password: str) -> bool:

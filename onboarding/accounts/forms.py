@@ -7,6 +7,7 @@ from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from onboarding.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from onboarding.forms import EmptyForm
 
 NEW_PASSWORD_HINT = _l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
 
@@ -40,5 +41,4 @@ class ChangePasswordForm(FlaskForm):
     new_password = _new_password(_l("New password"))
 
 
-class ButtonForm(FlaskForm):
-    """A button that posts nothing but its CSRF token (log out everywhere, send the link again)."""
+ButtonForm = EmptyForm  # log out everywhere, send the link again

@@ -10,10 +10,6 @@ from onboarding.accounts.tokens import RESET_MAX_AGE, Kind
 from onboarding.mail import Delivery
 from onboarding.models import ClientUser, PartnerUser
 
-VERIFICATION_NOT_SENT = (
-    "We could not send the mail to verify your address just now; you can send it again from "
-    "your account page. Everything else works meanwhile."
-)
 FORGOT_ENDPOINTS: dict[Kind, str] = {
     "client": "accounts.forgot_password",
     "partner": "accounts.forgot_partner_password",

@@ -27,7 +27,7 @@ from onboarding.accounts.forms import (
 from onboarding.accounts.tokens import Kind, TokenExpired, TokenInvalid
 from onboarding.auth.session import current_token, end_sessions, log_in, log_out
 from onboarding.consent.flow import Flow, FlowError
-from onboarding.consent.views import consent_url, load_flow, refuse_flow
+from onboarding.consent.guard import consent_url, load_flow, refuse_flow
 from onboarding.db import get_session
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import ClientUser, Partner, PartnerUser

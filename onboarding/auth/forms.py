@@ -4,6 +4,7 @@ from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from onboarding.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from onboarding.forms import EmptyForm
 
 
 class LoginForm(FlaskForm):
@@ -33,7 +34,7 @@ class NumberForm(FlaskForm):
     flow = HiddenField()
 
 
-class FlowForm(FlaskForm):
-    """A button that posts nothing but its CSRF token and the flow it belongs to."""
+class FlowForm(EmptyForm):
+    """A bare button inside a permission flow: its CSRF token and the flow it belongs to."""
 
     flow = HiddenField()

@@ -8,16 +8,21 @@ address for one person's password, so a stranger cannot lock a user out from eve
 
 from __future__ import annotations
 
+import math
+
 from sqlalchemy.orm import Session
 
 from onboarding.accounts import User, authenticate, normalize_email
 from onboarding.errors import DomainError
-from onboarding.limits import LoginFailures, minutes
+from onboarding.limits import LoginFailures
 
 
 class TooManyAttempts(DomainError):
+    status = 429
+    problem = "rate_limited"
+
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed attempts. Try again in {minutes(retry_after)}.")
+        super().__init__("login.too_many", minutes=max(1, math.ceil(retry_after / 60)))
         self.retry_after = retry_after
 
 

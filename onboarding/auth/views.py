@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from onboarding.accounts import mails
-from onboarding.accounts.mails import VERIFICATION_NOT_SENT
 from onboarding.auth.forms import FlowForm, LoginForm, NumberForm, SignupForm
-from onboarding.auth.session import current_client_user, log_in, log_out
+from onboarding.auth.session import log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
-from onboarding.clients.service import EMAIL_MAY_EXIST, create_client
-from onboarding.consent.flow import FlowError
-from onboarding.consent.views import consent_url, load_flow, refuse_flow, wrong_account
+from onboarding.clients.service import create_client
+from onboarding.consent.flow import Flow, FlowError
+from onboarding.consent.guard import (
+    client_in_flow,
+    consent_url,
+    flow_required,
+    load_flow,
+    refuse_flow,
+)
 from onboarding.db import get_session
 from onboarding.errors import DomainError
 from onboarding.limits import per_address
 from onboarding.models import ClientUser
-from onboarding.pages import error_page
-from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel
+from onboarding.pages import error_page, word, worded
+from onboarding.permissions.service import add_channel
 from onboarding.phones import to_e164
 
 bp = Blueprint("auth", __name__)
@@ -39,7 +45,7 @@ def login() -> ResponseReturnValue:
         try:
             user = attempt_login(get_session(), ClientUser, form.email.data, form.password.data)
         except TooManyAttempts as refused:
-            form.password.errors.append(str(refused))
+            form.password.errors.append(worded(refused))
             page = render_template("auth/login.html", form=form, flow=flow)
             return page, 429, {"Retry-After": str(refused.retry_after)}
         if user is not None:
@@ -47,7 +53,7 @@ def login() -> ResponseReturnValue:
             get_session().commit()  # the login session, and a rehashed password if due
             target = consent_url(flow.token) if flow else url_for("client_hub.home")
             return redirect(target, 303)
-        form.password.errors.append("Wrong email or password.")
+        form.password.errors.append(_("Wrong email or password."))
         status = 401
     elif form.is_submitted():
         status = 400
@@ -56,19 +62,22 @@ def login() -> ResponseReturnValue:
 
 @bp.route("/signup", methods=["GET", "POST"])
 @per_address("SIGNUP_RATE_LIMIT")
-def signup() -> Response | tuple[str, int] | str:
-    token = request.values.get("flow")
-    if not token:
+def signup() -> ResponseReturnValue:
+    if not request.values.get("flow"):
         return error_page(
             400,
-            "Sign up through your partner",
-            "Accounts are created when your integration partner sends you here. "
-            "Ask your partner for the link, or log in if you have an account.",
+            _("Sign up through your partner"),
+            _(
+                "Accounts are created when your integration partner sends you here. "
+                "Ask your partner for the link, or log in if you have an account."
+            ),
         )
-    try:
-        flow = load_flow(token)
-    except FlowError as error:
-        return refuse_flow(error)
+    return _signup()
+
+
+@flow_required
+def _signup(flow: Flow) -> ResponseReturnValue:
+    token = flow.token
     form = SignupForm(flow=token, company=flow.request.name, email=flow.request.email)
     status = 200
     if form.validate_on_submit():
@@ -86,17 +95,26 @@ def signup() -> Response | tuple[str, int] | str:
             session.commit()
         except DomainError as error:
             session.rollback()
-            form.email.errors.append(str(error))
+            form.email.errors.append(worded(error))
         except IntegrityError:  # the same email signed up a moment ago
             session.rollback()
-            form.email.errors.append(EMAIL_MAY_EXIST)
+            form.email.errors.append(word("email.may_exist"))
         else:
             log_in(user)
             session.commit()
             if verification.sent:
-                flash(f"We sent a link to {user.email} to verify your address.", "info")
+                flash(
+                    _("We sent a link to %(email)s to verify your address.", email=user.email),
+                    "info",
+                )
             else:
-                flash(VERIFICATION_NOT_SENT, "error")
+                flash(
+                    _(
+                        "We could not send the mail to verify your address just now; you can "
+                        "send it again from your account page. Everything else works meanwhile."
+                    ),
+                    "error",
+                )
             return redirect(url_for("auth.numbers", flow=token), 303)
         status = 400
     elif form.is_submitted():
@@ -105,17 +123,9 @@ def signup() -> Response | tuple[str, int] | str:
 
 
 @bp.route("/signup/numbers", methods=["GET", "POST"])
-def numbers() -> Response | tuple[str, int] | str:
-    token = request.values.get("flow") or ""
-    try:
-        flow = load_flow(token)
-    except FlowError as error:
-        return refuse_flow(error)
-    user = current_client_user()
-    if user is None:
-        return redirect(url_for("auth.login", flow=token), 303)
-    if user.client.partner_id != flow.partner.id:
-        return wrong_account(user, flow)
+@client_in_flow
+def numbers(flow: Flow, user: ClientUser) -> ResponseReturnValue:
+    token = flow.token
     form = NumberForm(flow=token)
     status = 200
     # Continue with a typed number adds it first: leaving it behind unsaid lost it.
@@ -137,12 +147,12 @@ def numbers() -> Response | tuple[str, int] | str:
             session.commit()
         except DomainError as error:
             session.rollback()
-            form.phone.errors.append(str(error))
+            form.phone.errors.append(worded(error))
         except IntegrityError:  # the client added the same number a moment ago
             session.rollback()
-            form.phone.errors.append(NUMBER_ADDED_ALREADY)
+            form.phone.errors.append(word("number.added_already"))
         else:
-            flash(f"Added {channel.phone_number}.", "success")
+            flash(_("Added %(number)s.", number=channel.phone_number), "success")
             target = consent_url(token) if leaving else url_for("auth.numbers", flow=token)
             return redirect(target, 303)
         status = 400
@@ -150,7 +160,7 @@ def numbers() -> Response | tuple[str, int] | str:
         status = 400
     if leaving and status == 400:
         form.phone.errors.append(
-            "Not added yet: correct it, or clear the field to continue without it."
+            _("Not added yet: correct it, or clear the field to continue without it.")
         )
     return render_template(
         "auth/numbers.html",
@@ -166,9 +176,9 @@ def numbers() -> Response | tuple[str, int] | str:
 def logout() -> Response | tuple[str, int]:
     form = FlowForm()
     if not form.validate_on_submit():
-        return error_page(400, "Could not log out", "Reload the page and try again.")
+        return error_page(400, _("Could not log out"), _("Reload the page and try again."))
     log_out()
     get_session().commit()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     token = form.flow.data
     return redirect(url_for("auth.login", flow=token) if token else url_for("auth.login"), 303)

@@ -1,8 +1,12 @@
-"""The flash messages after each Client Hub action: what changed, and what it means."""
+"""The flash messages after each Client Hub action: what changed, and what it means, in the
+reader's language (the sentences of present.py that they include are that module's)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from onboarding.client_hub.present import new_number_sharing, via_words
 from onboarding.models import Channel, ChannelStatus, Client
@@ -15,17 +19,26 @@ def numbers_text(channels: Sequence[Channel | ChannelRef]) -> str:
 
 
 def added_message(channel: Channel) -> str:
-    if channel.status == ChannelStatus.RUNNING:  # a sandbox partner's number (R9)
-        text = f"Added {channel.phone_number}. It is running"
-        text += "." if channel.permission else ": you can generate its API key now."
+    number = channel.phone_number
+    if channel.status != ChannelStatus.RUNNING:
+        text: str = _(
+            "Added %(number)s. It is pending until WhatsApp has verified it; API keys can be "
+            "generated once it is running.",
+            number=number,
+        )
+    elif channel.permission:  # a sandbox partner's number (R9), and the partner holds the keys
+        text = _("Added %(number)s. It is running.", number=number)
     else:
-        text = (
-            f"Added {channel.phone_number}. It is pending until WhatsApp has verified it; "
-            "API keys can be generated once it is running."
+        text = _(
+            "Added %(number)s. It is running: you can generate its API key now.", number=number
         )
     if channel.permission is not None:
-        brand = channel.client.partner.brand_name
-        text += f" It is shared with {brand} ({via_words(channel.permission)})."
+        shared = _(
+            "It is shared with %(brand)s (%(via)s).",
+            brand=channel.client.partner.brand_name,
+            via=via_words(channel.permission),
+        )
+        text = f"{text} {shared}"
     return text
 
 
@@ -34,34 +47,48 @@ def change_messages(client: Client, change: SharingChange) -> list[tuple[str, st
     brand = client.partner.brand_name
     messages = []
     if change.share:
-        messages.append(("success", f"Shared {numbers_text(change.share)} with {brand}."))
+        text = _(
+            "Shared %(numbers)s with %(brand)s.", numbers=numbers_text(change.share), brand=brand
+        )
+        messages.append(("success", text))
     if change.remove:
-        them = "it" if len(change.remove) == 1 else "them"
-        removed = (
-            f"Removed {brand}'s permission for {numbers_text(change.remove)}. The API keys "
-            f"{brand} generated for {them} no longer work; you can generate your own under Numbers."
+        removed = ngettext(
+            "Removed %(brand)s's permission for %(numbers)s. The API keys %(brand)s generated "
+            "for it no longer work; you can generate your own under Numbers.",
+            "Removed %(brand)s's permission for %(numbers)s. The API keys %(brand)s generated "
+            "for them no longer work; you can generate your own under Numbers.",
+            len(change.remove),
+            brand=brand,
+            numbers=numbers_text(change.remove),
         )
         messages.append(("success", removed))
     if change.ends_all_numbers:  # say so: the client may not expect it
         messages.append(("info", all_numbers_ended(client)))
-    return messages or [("info", "Nothing changed.")]
+    return messages or [("info", _("Nothing changed."))]
 
 
 def all_numbers_ended(client: Client) -> str:
-    return f"“All numbers, including numbers added later” is now off. {new_number_sharing(client)}"
+    ended = _("“All numbers, including numbers added later” is now off.")
+    return f"{ended} {new_number_sharing(client)}"
 
 
 def shared_message(client: Client, granted: list[Channel]) -> str:
+    brand = client.partner.brand_name
     if not granted:
-        return f"Every number is shared with {client.partner.brand_name} already."
-    return f"Shared {numbers_text(granted)} with {client.partner.brand_name}."
+        return str(_("Every number is shared with %(brand)s already.", brand=brand))
+    return str(_("Shared %(numbers)s with %(brand)s.", numbers=numbers_text(granted), brand=brand))
 
 
 def all_numbers_message(client: Client, granted: Sequence[Channel | ChannelRef]) -> str:
     brand = client.partner.brand_name
     if not client.all_channels:
-        return f"“All numbers” is off. {new_number_sharing(client)} Nothing was removed."
-    text = (
-        f"“All numbers” is on: every number, including those you add later, is shared with {brand}."
+        off = _("“All numbers” is off.")
+        return f"{off} {new_number_sharing(client)} {_('Nothing was removed.')}"
+    text: str = _(
+        "“All numbers” is on: every number, including those you add later, is shared with "
+        "%(brand)s.",
+        brand=brand,
     )
-    return f"{text} Newly shared: {numbers_text(granted)}." if granted else text
+    if not granted:
+        return text
+    return f"{text} {_('Newly shared: %(numbers)s.', numbers=numbers_text(granted))}"

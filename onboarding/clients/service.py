@@ -11,12 +11,13 @@ from onboarding.accounts import check_new_login
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import Client, ClientUser, Partner
 from onboarding.permissions import events
+from onboarding.refusals import TEXTS
 from onboarding.security import hash_password
 
 # The same words whichever partner's client holds the e-mail, and when the unique constraint wins
 # a race: the signup form tells no one which partner a business works with. That an account may
 # exist still shows; hiding even that needs a signup that verifies the e-mail first.
-EMAIL_MAY_EXIST = "An account with this email may already exist: log in, or use another address."
+EMAIL_MAY_EXIST = TEXTS["email.may_exist"]
 
 
 def create_client(
@@ -32,7 +33,7 @@ def create_client(
     """A client under `partner` with its first user (the actor, unless an operator is)."""
     name = name.strip()
     if not 1 <= len(name) <= 200:
-        raise InvalidInput("Enter your company's name (up to 200 characters).")
+        raise InvalidInput("client.name")
     if partner_payload is not None and len(partner_payload) > 512:
         raise InvalidInput("partner_payload is at most 512 characters.")
     client = Client(partner=partner, name=name, partner_payload=partner_payload)
@@ -54,7 +55,7 @@ def create_client(
 def add_client_user(session: Session, client: Client, *, email: str, password: str) -> ClientUser:
     email = check_new_login(email, password)
     if session.scalar(select(func.count()).where(ClientUser.email == email)):
-        raise Conflict(EMAIL_MAY_EXIST)
+        raise Conflict("email.may_exist")
     user = ClientUser(client=client, email=email, password_hash=hash_password(password))
     session.add(user)
     session.flush()

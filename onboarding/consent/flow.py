@@ -48,8 +48,8 @@ class FlowError(DomainError):
     """The token can't be used. `request` is set when the token was authentic (expired or
     replayed), so the page can offer to start the same request again."""
 
-    def __init__(self, message: str, request: PermissionRequest | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, request: PermissionRequest | None = None) -> None:
+        super().__init__(code)
         self.request = request
 
 
@@ -61,7 +61,7 @@ def issue(request: PermissionRequest) -> str:
 
 def read(token: str) -> tuple[PermissionRequest, str]:
     """The request and nonce inside a valid, unexpired token; raises FlowError otherwise."""
-    invalid = FlowError("This permission request is not valid.")
+    invalid = FlowError("flow.invalid")
     if len(token) > MAX_TOKEN_LENGTH or not _TOKEN.match(token):
         raise invalid
     raw = (token + "=" * (-len(token) % 4)).encode()
@@ -76,7 +76,7 @@ def read(token: str) -> tuple[PermissionRequest, str]:
     if age < -CLOCK_SKEW:
         raise invalid
     if age > current_app.config["FLOW_MAX_AGE"]:
-        raise FlowError("This permission request has expired.", request)
+        raise FlowError("flow.expired", request)
     return request, payload["nonce"]
 
 
@@ -86,7 +86,7 @@ def spend(session: Session, nonce: str, request: PermissionRequest) -> None:
         with session.begin_nested():
             session.add(UsedFlowNonce(nonce=nonce))
     except IntegrityError:
-        raise FlowError("This permission request was already answered.", request) from None
+        raise FlowError("flow.answered", request) from None
     # Tokens expire, so their nonces need not be kept much longer.
     horizon = utcnow() - timedelta(seconds=current_app.config["FLOW_MAX_AGE"] * 2)
     session.execute(delete(UsedFlowNonce).where(UsedFlowNonce.used_at < horizon))
@@ -109,7 +109,7 @@ def load(session: Session, token: str, known: Partner | None = None) -> Flow:
     else:
         partner = find_partner(session, request.partner_id)
     if partner is None:
-        raise FlowError("This partner does not exist any more.")
+        raise FlowError("flow.partner_gone")
     return Flow(token=token, request=request, nonce=nonce, partner=partner)
 
 

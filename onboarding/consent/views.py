@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from flask import Blueprint, Config, current_app, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -16,12 +16,13 @@ from onboarding.consent import flow as flows
 from onboarding.consent import selection as sel
 from onboarding.consent.callback import CallbackTooLong, callback_url, check_issuer
 from onboarding.consent.forms import ConsentForm
+from onboarding.consent.guard import client_in_flow, consent_url, refuse_flow
 from onboarding.consent.request import parse_request, strict_query
 from onboarding.db import get_session
 from onboarding.errors import ForeignChannel, InvalidInput
 from onboarding.models import ClientUser, Consent
 from onboarding.observability import metrics
-from onboarding.pages import error_page
+from onboarding.pages import error_page, worded
 from onboarding.partners.redirects import is_registered
 from onboarding.partners.service import find_partner
 from onboarding.permissions import consents
@@ -39,9 +40,11 @@ def permission(partner_id: str) -> Page:
     if partner is None:
         return error_page(
             404,
-            "This link doesn't lead anywhere",
-            "Check that you opened the whole link, or go back to the website that sent you "
-            "here and open it again.",
+            _("This link doesn't lead anywhere"),
+            _(
+                "Check that you opened the whole link, or go back to the website that sent you "
+                "here and open it again."
+            ),
             details=f"No partner has the id {partner_id!r}. The id in the link's path must be "
             "the partner id shown in the Partner Hub → Settings → Your partner account.",
         )
@@ -50,10 +53,13 @@ def permission(partner_id: str) -> Page:
     except InvalidInput as error:
         return error_page(
             400,
-            f"This link from {partner.brand_name} doesn't work",
-            f"Nothing was changed. Go back to {partner.brand_name} and open their link again; "
-            f"if it fails again, let {partner.brand_name} know: the details below tell their "
-            "developers what to fix.",
+            _("This link from %(brand)s doesn't work", brand=partner.brand_name),
+            _(
+                "Nothing was changed. Go back to %(brand)s and open their link again; if it "
+                "fails again, let %(brand)s know: the details below tell their developers what "
+                "to fix.",
+                brand=partner.brand_name,
+            ),
             details=str(error),
             partner=partner,
         )
@@ -73,20 +79,11 @@ def permission_360dialog(partner_id: str) -> Response:
 
 
 @bp.route("/permission/consent", methods=["GET", "POST"])
-def consent() -> Page | str:
+@client_in_flow
+def consent(flow: flows.Flow, user: ClientUser) -> Page | str:
     form = ConsentForm()
-    token = request.values.get("flow", "")
     if request.method == "POST" and not form.validate_on_submit():
-        return error_page(400, "Your form expired", "Go back, reload the page and try again.")
-    user = current_client_user()  # loaded with its client and partner: usually the flow's
-    try:
-        flow = flows.load(get_session(), token, known=user.client.partner if user else None)
-    except flows.FlowError as error:
-        return refuse_flow(error)
-    if user is None:
-        return redirect(url_for("auth.login", flow=token), 303)
-    if user.client.partner_id != flow.partner.id:
-        return wrong_account(user, flow)
+        return error_page(400, _("Your form expired"), _("Go back, reload the page and try again."))
     selection = sel.Selection()
     q = request.values.get("q", "").strip()[: sel.MAX_QUERY]
     if request.method == "POST":
@@ -213,9 +210,12 @@ def _answer(
     if not is_registered(flow.request.redirect_url, registered):
         return error_page(
             400,
-            "Nothing was changed",
-            f"{flow.partner.brand_name} no longer accepts answers at this address. Go back to "
-            f"{flow.partner.brand_name}'s website and open their link again.",
+            _("Nothing was changed"),
+            _(
+                "%(brand)s no longer accepts answers at this address. Go back to %(brand)s's "
+                "website and open their link again.",
+                brand=flow.partner.brand_name,
+            ),
             details="This request's redirect_url was removed from the partner's registered URLs "
             "while the client answered. Register it again in the Partner Hub → Settings → "
             "Redirect URLs, or link with one that is registered.",
@@ -240,14 +240,17 @@ def _answer(
         target = _back_to_partner(flow, answer)
     except ForeignChannel as error:
         session.rollback()
-        return error_page(400, "Nothing was changed", str(error))
+        return error_page(400, _("Nothing was changed"), worded(error))
     except CallbackTooLong:
         session.rollback()
         return error_page(
             400,
-            "Nothing was changed",
-            f"Your answer cannot be sent back to {flow.partner.brand_name}: their address for "
-            "it is too long. Please let them know.",
+            _("Nothing was changed"),
+            _(
+                "Your answer cannot be sent back to %(brand)s: their address for it is too "
+                "long. Please let them know.",
+                brand=flow.partner.brand_name,
+            ),
             details="The callback would exceed its 8,000-byte budget even without its lists. "
             "Register a shorter redirect URL in the Partner Hub → Settings → Redirect URLs.",
         )
@@ -297,44 +300,3 @@ def issuer(config: Config) -> str:
 def _check_issuer(state: BlueprintSetupState) -> None:
     """Refuse to start with an issuer too long for every callback to fit in its budget."""
     check_issuer(issuer(state.app.config))
-
-
-def load_flow(token: str) -> flows.Flow:
-    return flows.load(get_session(), token)
-
-
-def consent_url(token: str) -> str:
-    return url_for("consent.consent", flow=token)
-
-
-def refuse_flow(error: flows.FlowError) -> tuple[str, int]:
-    restart = None
-    if error.request is not None:
-        screen = url_for("consent.permission", partner_id=error.request.partner_id)
-        restart = f"{screen}?{urlencode(error.request.query())}"
-    if restart is None:  # not ours, or damaged: we cannot tell whose request it was
-        return error_page(
-            400,
-            "This permission request can't be used",
-            f"{error} Nothing was changed. Go back to the website that sent you here and "
-            "open its link again.",
-            details="The flow token in the address could not be read: it was changed or cut "
-            "short. Links must be used as the hub hands them out.",
-        )
-    return error_page(
-        400,
-        "This permission request can't be used",
-        f"{error} Nothing was changed by this page. Press Start again to answer the same "
-        "request afresh.",
-        restart_url=restart,
-    )
-
-
-def wrong_account(user: ClientUser, flow: flows.Flow) -> tuple[str, int]:
-    return error_page(
-        403,
-        "This account belongs to another partner",
-        f"You are logged in as {user.email} of {user.client.name}, which is not a client of "
-        f"{flow.partner.brand_name}. Log out to continue with another account.",
-        logout_form=FlowForm(flow=flow.token),
-    )

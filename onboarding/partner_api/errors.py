@@ -7,16 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, json
 
 from onboarding.db import get_session
-from onboarding.errors import (
-    ChannelNotRunning,
-    Conflict,
-    DomainError,
-    ForeignChannel,
-    InvalidInput,
-    NotFound,
-    PermissionMissing,
-    RefusedUrl,
-)
+from onboarding.errors import DomainError
 
 TITLES = {
     400: "Bad request",
@@ -42,16 +33,6 @@ CODES = {
     429: "rate_limited",
     500: "internal_error",
 }
-# Most specific first: ChannelNotRunning is a Conflict.
-DOMAIN_ERRORS: list[tuple[type[DomainError], int, str]] = [
-    (ChannelNotRunning, 409, "channel_not_running"),
-    (PermissionMissing, 403, "permission_missing"),
-    (Conflict, 409, "conflict"),
-    (NotFound, 404, "not_found"),
-    (RefusedUrl, 409, "conflict"),
-    (ForeignChannel, 400, "invalid_request"),
-    (InvalidInput, 400, "invalid_request"),
-]
 
 
 class ApiError(Exception):
@@ -64,10 +45,8 @@ class ApiError(Exception):
 
 
 def from_domain(error: DomainError) -> ApiError:
-    for kind, status, code in DOMAIN_ERRORS:
-        if isinstance(error, kind):
-            return ApiError(status, str(error), code)
-    return ApiError(400, str(error))
+    """The status and code the error carries; its English text (the API is not translated)."""
+    return ApiError(error.status, str(error), error.problem)
 
 
 def problem(error: ApiError) -> Response:

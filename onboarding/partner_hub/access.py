@@ -32,15 +32,15 @@ View = Callable[Concatenate[PartnerUser, P], ResponseReturnValue]
 # The hub's views say @login_required; the one implementation for both hubs is in auth/session.py.
 login_required = partner_user_required
 
-# Most specific first (ChannelNotRunning is a Conflict).
-REFUSALS: list[tuple[type[DomainError], int, str]] = [
-    (ChannelNotRunning, 409, "Not possible right now"),
-    (PermissionMissing, 403, "Permission missing"),
-    (NotAllowed, 403, "Not allowed"),
-    (Conflict, 409, "Not possible right now"),
-    (NotFound, 404, "Not found"),
-    (ForeignChannel, 404, "Not found"),
-    (InvalidInput, 400, "That did not work"),
+# Titles, most specific first (ChannelNotRunning is a Conflict); the status is the error's own.
+REFUSALS: list[tuple[type[DomainError], str]] = [
+    (ChannelNotRunning, "Not possible right now"),
+    (PermissionMissing, "Permission missing"),
+    (NotAllowed, "Not allowed"),
+    (Conflict, "Not possible right now"),
+    (NotFound, "Not found"),
+    (ForeignChannel, "Not found"),
+    (InvalidInput, "That did not work"),
 ]
 
 
@@ -58,7 +58,9 @@ def owner_required(view: View[P]) -> View[P]:
 def refusal_page(error: DomainError) -> ResponseReturnValue:
     """A refused request: rolled back, shown on a hub page with the domain's own reason."""
     get_session().rollback()
-    status, title = next(((s, t) for kind, s, t in REFUSALS if isinstance(error, kind)), (400, ""))
+    title = next((t for kind, t in REFUSALS if isinstance(error, kind)), "")
+    # Another client's number answers as one that does not exist (the API says 400 for it).
+    status = 404 if isinstance(error, ForeignChannel) else error.status
     section, back = _came_from(found=not isinstance(error, NotFound))
     return render_template(
         "partner_hub/error.html",

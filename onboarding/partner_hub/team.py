@@ -46,7 +46,7 @@ def invite(user: PartnerUser) -> ResponseReturnValue:
     except (InvalidInput, Conflict) as error:
         session.rollback()
         form.email.errors.append(str(error))
-        return _team(user, form, status=400 if isinstance(error, InvalidInput) else 409)
+        return _team(user, form, status=error.status)
     delivery = mail.send_after_commit(
         session,
         mail.compose(

@@ -41,7 +41,7 @@ def own_channels(client: Client, public_ids: Iterable[str]) -> list[Channel]:
     wanted = set(public_ids)
     found = [channel for channel in client.channels if channel.public_id in wanted]
     if len(found) != len(wanted):
-        raise ForeignChannel("One of the numbers does not belong to your account.")
+        raise ForeignChannel("channel.foreign")
     return found
 
 

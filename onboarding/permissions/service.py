@@ -32,9 +32,10 @@ from onboarding.models import (
     Side,
 )
 from onboarding.permissions import events
+from onboarding.refusals import TEXTS
 
 # Also what a client sees when the unique constraint wins a race (the views catch it).
-NUMBER_ADDED_ALREADY = "You have added this number already."
+NUMBER_ADDED_ALREADY = TEXTS["number.added_already"]
 
 
 def is_shared(channel: Channel) -> bool:
@@ -109,7 +110,7 @@ def add_channel(
         Channel.client_id == client.id, Channel.phone_number == phone_number
     )
     if session.scalar(own):
-        raise Conflict(NUMBER_ADDED_ALREADY)
+        raise Conflict("number.added_already")
     asked = status is not None
     running = status == ChannelStatus.RUNNING if asked else client.partner.sandbox
     channel = Channel(
@@ -278,7 +279,7 @@ def set_shared(
     by_id = {row[1]: (ChannelRef(*row[:3]), row[3] is not None) for row in rows}
     unknown = set(channel_ids) - by_id.keys()
     if unknown:
-        raise ForeignChannel("One of the selected numbers does not belong to your account.")
+        raise ForeignChannel("channel.foreign")
     wanted = set(by_id) if all_channels else set(channel_ids)
     client.all_channels = all_channels
     granted = [ref for i, (ref, shared) in by_id.items() if i in wanted and not shared]

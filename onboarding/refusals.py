@@ -1,0 +1,39 @@
+"""The words of the domain's refusals: one English text per stable code.
+
+The domain raises a code (`InvalidInput("phone.no_plus")`); `str(error)` is the English text
+below, which the API, the CLI and the logs use, and `pages.worded(error)` gives the screens the
+same text from the reader's catalog. `N_` only marks a text for `make messages`.
+"""
+
+from __future__ import annotations
+
+
+def N_(text: str) -> str:
+    """gettext's customary name for "mark for translation; translate when shown"."""
+    return text
+
+
+TEXTS: dict[str, str] = {
+    # Numbers (the signup's numbers step, the Client Hub, the API)
+    "phone.no_plus": N_("Enter the number with its country code, starting with +."),
+    "phone.not_a_number": N_("This is not a phone number."),
+    "phone.invalid": N_("This is not a valid phone number for its country."),
+    "number.added_already": N_("You have added this number already."),
+    "channel.foreign": N_("One of the selected numbers does not belong to your account."),
+    # Accounts
+    "client.name": N_("Enter your company's name (up to 200 characters)."),
+    "email.may_exist": N_(
+        "An account with this email may already exist: log in, or use another address."
+    ),
+    "email.invalid": N_("This email address is not valid: %(reason)s"),
+    "password.length": N_("Choose a password of %(min)s to %(max)s characters."),
+    "password.common": N_(
+        "This password is one of the most common ones, which are tried first: choose another."
+    ),
+    "login.too_many": N_("Too many failed attempts. Try again in %(minutes)s min."),
+    # The permission request (flow token)
+    "flow.invalid": N_("This permission request is not valid."),
+    "flow.expired": N_("This permission request has expired."),
+    "flow.answered": N_("This permission request was already answered."),
+    "flow.partner_gone": N_("This partner does not exist any more."),
+}
