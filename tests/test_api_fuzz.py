@@ -19,10 +19,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from onboarding.models import Channel
+from onboarding.models import Channel, WebhookOutbox
 from onboarding.partner_api.openapi import OPERATOR_PATHS, document
 from onboarding.permissions import consents
 from tests.api import PartnerAccount, add_client, add_line, make_account
@@ -40,6 +40,7 @@ class Targets:
     client_id: str
     channel_id: str
     consent_id: str
+    delivery_id: str
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +60,19 @@ def targets(app: Flask, db: Session) -> Targets:
     consent = consents.allow(
         db, client, [channel.public_id], all_channels=False, state="fuzz", actor="test"
     )
+    delivered = db.scalars(
+        select(WebhookOutbox).where(WebhookOutbox.partner_id == account.partner.id)
+    ).first()
+    assert delivered is not None
+    delivered.status = "delivered"  # so that a redelivery of it is answered
     db.commit()
-    return Targets(account, client.public_id, channel.public_id, consent.public_id)
+    return Targets(
+        account,
+        client.public_id,
+        channel.public_id,
+        consent.public_id,
+        delivered.event.public_id,
+    )
 
 
 def operations() -> list[tuple[str, GenerationMode]]:
@@ -119,6 +131,7 @@ def aim(case: schemathesis.Case, targets: Targets) -> None:
         "client_id": targets.client_id,
         "channel_id": targets.channel_id,
         "consent_id": targets.consent_id,
+        "delivery_id": targets.delivery_id,
     }
     for name, value in real.items():
         if name in parameters and len(str(parameters[name])) % 2 == 0:
@@ -145,6 +158,7 @@ def test_an_undeclared_method_is_405_naming_the_declared_ones(
         client_id=targets.client_id,
         channel_id=targets.channel_id,
         consent_id=targets.consent_id,
+        delivery_id=targets.delivery_id,
     )
     for method in sorted(set(UNDECLARED) - declared):
         headers = {"X-API-Key": targets.account.api_key}

@@ -256,6 +256,34 @@ SCHEMAS: dict[str, Any] = {
             "data": {"type": "object"},
         }
     ),
+    "DeliveryAttempt": obj(
+        {
+            "attempted_at": TIME,
+            "url": {"type": "string"},
+            "status_code": {"type": ["integer", "null"]},
+            "error": {
+                "type": ["string", "null"],
+                "description": "Why no 2xx came: could not connect, timed out, TLS error, ...",
+            },
+            "duration_ms": {"type": "integer"},
+        }
+    ),
+    "Delivery": obj(
+        {
+            "id": {**ID, "description": "The event's id, also the `webhook-id` header"},
+            "type": {"type": "string"},
+            "status": {"enum": ["pending", "delivered", "failed"]},
+            "payload": ref("Event"),
+            "created_at": TIME,
+            "next_attempt_at": {
+                **NULLABLE_TIME,
+                "description": "When a worker attempts it next (pending only)",
+            },
+            "delivered_at": NULLABLE_TIME,
+            "attempts": {"type": "array", "items": ref("DeliveryAttempt")},
+        }
+    ),
+    "DeliveryList": listing("deliveries", "Delivery"),
     "ClientList": listing("clients", "Client"),
     "ChannelList": listing("channels", "Channel"),
     "ApiKeyList": listing("api_keys", "ApiKey"),
@@ -325,6 +353,7 @@ def parameter(
 PARTNER = parameter("partner_id", "path", ID)
 CLIENT = parameter("client_id", "path", ID)
 CHANNEL = parameter("channel_id", "path", ID)
+DELIVERY = parameter("delivery_id", "path", ID, "The event's id (`webhook-id`)")
 PAGING = [
     parameter(
         "limit",
@@ -480,6 +509,49 @@ PATHS: dict[str, Any] = {
                 parameter("after", "query", ID, "Only events after this event id"),
                 *PAGING,
             ],
+        )
+    },
+    "/partners/{partner_id}/webhooks/test": {
+        "post": operation(
+            "Queue a `webhook.test` event to your webhook URL; answers its delivery",
+            {
+                "202": answer("Delivery", "Queued; a worker attempts it within seconds"),
+                **refusals(*AUTHED),
+            },
+            parameters=[PARTNER],
+        )
+    },
+    "/partners/{partner_id}/webhooks/deliveries": {
+        "get": operation(
+            "The webhook delivery log, oldest first: each event sent, its payload and attempts",
+            {"200": answer("DeliveryList", "A page of deliveries"), **refusals(404, *AUTHED)},
+            parameters=[
+                PARTNER,
+                parameter("status", "query", {"enum": ["pending", "delivered", "failed"]}),
+                *PAGING,
+            ],
+        )
+    },
+    "/partners/{partner_id}/webhooks/deliveries/{delivery_id}": {
+        "get": operation(
+            "One delivery with its payload and attempts",
+            {"200": answer("Delivery", "The delivery"), **refusals(404, *AUTHED)},
+            parameters=[PARTNER, DELIVERY],
+        )
+    },
+    "/partners/{partner_id}/webhooks/deliveries/{delivery_id}/redeliver": {
+        "post": operation(
+            "Deliver a delivered or failed event again, first in your line",
+            {
+                "202": answer("Delivery", "Pending again"),
+                **refusals(404, *AUTHED),
+                "409": {
+                    "description": "`conflict`: still pending (already on its way), or no "
+                    "webhook URL set",
+                    "content": PROBLEM,
+                },
+            },
+            parameters=[PARTNER, DELIVERY],
         )
     },
     "/token": {

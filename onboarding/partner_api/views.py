@@ -16,7 +16,16 @@ from onboarding.db import get_session
 from onboarding.errors import DomainError
 from onboarding.ids import PUBLIC_ID
 from onboarding.limits import per_address
-from onboarding.models import ApiKey, AuditEvent, Channel, Client, Partner, Permission, Side
+from onboarding.models import (
+    ApiKey,
+    AuditEvent,
+    Channel,
+    Client,
+    Partner,
+    Permission,
+    Side,
+    WebhookOutbox,
+)
 from onboarding.partner_api import contract, oauth
 from onboarding.partner_api.auth import Caller, caller_required, partner_required
 from onboarding.partner_api.errors import ApiError, answer_in_problems, from_domain
@@ -27,6 +36,7 @@ from onboarding.partner_api.serializers import (
     channel_json,
     client_json,
     consent_json,
+    delivery_json,
     partner_json,
     timestamp,
 )
@@ -36,6 +46,7 @@ from onboarding.permissions.consents import find_consent
 from onboarding.permissions.events import as_document
 from onboarding.permissions.keys import generate_api_key
 from onboarding.security import UnreadableJson, read_json, secure_transport
+from onboarding.webhooks import deliveries
 from onboarding.webhooks import service as webhooks
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
@@ -330,6 +341,43 @@ def list_events(partner: Partner, actor: str) -> Response:
         query = query.where(AuditEvent.id > last)
     events, next_cursor = page(session, query, AuditEvent.id)
     return jsonify(listing("events", [as_document(e) for e in events], next_cursor))
+
+
+@bp.post("/partners/<partner_id>/webhooks/test")
+@partner_required
+def send_test_event(partner: Partner, actor: str) -> tuple[Response, int]:
+    """Queue a `webhook.test` event; answers its delivery, which a worker then attempts."""
+    session = get_session()
+    event = webhooks.send_test_event(session, partner, actor)
+    delivery = deliveries.find_delivery(session, partner, event.public_id)
+    session.commit()
+    return jsonify(delivery_json(delivery)), 202
+
+
+@bp.get("/partners/<partner_id>/webhooks/deliveries")
+@partner_required
+def list_deliveries(partner: Partner, actor: str) -> Response:
+    session = get_session()
+    query = deliveries.deliveries_query(partner, request.args.get("status"))
+    rows, next_cursor = page(session, query, WebhookOutbox.id)
+    found = deliveries.with_attempts(session, rows)
+    return jsonify(listing("deliveries", [delivery_json(d) for d in found], next_cursor))
+
+
+@bp.get("/partners/<partner_id>/webhooks/deliveries/<delivery_id>")
+@partner_required
+def get_delivery(partner: Partner, actor: str, delivery_id: str) -> Response:
+    return jsonify(delivery_json(deliveries.find_delivery(get_session(), partner, delivery_id)))
+
+
+@bp.post("/partners/<partner_id>/webhooks/deliveries/<delivery_id>/redeliver")
+@partner_required
+def redeliver(partner: Partner, actor: str, delivery_id: str) -> tuple[Response, int]:
+    """Deliver a delivered or failed event again; a pending one is 409 (already on its way)."""
+    session = get_session()
+    delivery = deliveries.redeliver(session, partner, delivery_id)
+    session.commit()
+    return jsonify(delivery_json(delivery)), 202
 
 
 def _client(session: Session, partner: Partner, public_id: str) -> Client:
