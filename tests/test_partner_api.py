@@ -800,7 +800,13 @@ def test_key_without_permission_is_refused_with_a_link_to_ask_for_it(
     assert link_is_signed(account.partner.signing_secret, body["permission_url"])
     query = dict(parse_qsl(link.query))
     assert query.pop("sig")
-    assert query == {"channels": f"[{channel.public_id}]"}
+    assert len(body["state"]) >= 16  # fresh, so that a receiver checking state accepts it
+    assert query == {"channels": f"[{channel.public_id}]", "state": body["state"]}
+    assert "Send the client to permission_url" in body["detail"]
+    again = assert_problem(
+        post_key(client, account, channel), "post", API_KEYS, 403, "permission_missing"
+    )
+    assert again["state"] != body["state"]
     screen = client.get(link.path, query_string=link.query)
     assert screen.status_code == 303
     assert screen.headers["Location"].startswith("/login?flow=")
@@ -815,7 +821,28 @@ def test_key_without_permission_is_refused_even_without_redirect_urls(
 
     response = post_key(client, account, channel)
 
-    assert_problem(response, "post", API_KEYS, 403, "permission_missing")
+    body = assert_problem(response, "post", API_KEYS, 403, "permission_missing")
+    assert "permission_url" not in body
+    assert "Register a redirect URL first" in body["detail"]
+
+
+def test_key_without_permission_uses_the_state_the_partner_chose(
+    client: FlaskClient, db: Session, account: PartnerAccount
+) -> None:
+    channel = add_line(db, add_client(db, account))
+    db.commit()
+
+    response = client.post(
+        f"{account.path()}/channels/{channel.public_id}/api_keys",
+        query_string={"state": "order 42 & more"},
+        headers=api_headers(account),
+    )
+
+    body = assert_problem(response, "post", API_KEYS, 403, "permission_missing")
+    assert body["state"] == "order 42 & more"
+    query = dict(parse_qsl(urlsplit(body["permission_url"]).query))
+    assert query["state"] == "order 42 & more"
+    assert link_is_signed(account.partner.signing_secret, body["permission_url"])
 
 
 def test_key_for_a_pending_channel_is_refused(

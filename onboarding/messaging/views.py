@@ -5,7 +5,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from onboarding.db import get_session
 from onboarding.partner_api.auth import USE_HTTPS
 from onboarding.partner_api.errors import ApiError, problem
-from onboarding.permissions.keys import channel_for_key
+from onboarding.permissions.keys import channel_for_key, why_refused
 from onboarding.security import secure_transport
 
 bp = Blueprint("messaging", __name__, url_prefix="/messaging/v1")
@@ -22,9 +22,16 @@ def channel() -> Response:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if key and not secure_transport():
         raise ApiError(400, USE_HTTPS)
-    found = channel_for_key(get_session(), key) if scheme.lower() == "bearer" and key else None
+    if scheme.lower() != "bearer" or not key:
+        raise ApiError(
+            401,
+            "Send Authorization: Bearer <channel API key>; generate one with "
+            "POST /api/v1/partners/{partner_id}/channels/{channel_id}/api_keys.",
+        )
+    session = get_session()
+    found = channel_for_key(session, key)
     if found is None:
-        raise ApiError(401, "The channel API key is missing, unknown or revoked.")
+        raise ApiError(401, why_refused(session, key))
     return jsonify(
         {
             "channel_id": found.channel_id,

@@ -53,7 +53,17 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "enum": sorted(set(CODES.values()) | {"permission_missing", "channel_not_running"}),
             },
-            "permission_url": {"type": "string", "format": "uri"},
+            "permission_url": {
+                "type": "string",
+                "format": "uri",
+                "description": "permission_missing: a signed link to the permission screen for "
+                "the channel; send the client there",
+            },
+            "state": {
+                "type": "string",
+                "description": "permission_missing: the `state` in permission_url (the "
+                "request's `?state=`, or a fresh one): the callback carries it back",
+            },
             "retry_after": {"type": "integer"},
         },
         required=["type", "title", "status", "detail", "code"],
@@ -484,7 +494,16 @@ PATHS: dict[str, Any] = {
                     "content": PROBLEM,
                 },
             },
-            parameters=[PARTNER, CHANNEL],
+            parameters=[
+                PARTNER,
+                CHANNEL,
+                parameter(
+                    "state",
+                    "query",
+                    {"type": "string", "minLength": 1, "maxLength": 512, "pattern": NO_NUL},
+                    "The `state` for the 403's permission_url (a fresh one when left out)",
+                ),
+            ],
         ),
         "get": operation(
             "The channel's keys, metadata only",

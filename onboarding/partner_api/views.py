@@ -3,6 +3,7 @@ domain, serialise. Objects of other partners are simply not found."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -192,7 +193,7 @@ def list_channels(partner: Partner, actor: str) -> Response:
         case "missing":
             query = query.outerjoin(Permission, mine).where(Permission.id.is_(None))
         case _:
-            raise ApiError(400, "permission is shared or missing.")
+            raise ApiError(400, "permission is shared or missing; leave it out for every channel.")
     channels, next_cursor = page(session, query, Channel.id)
     return jsonify(listing("channels", [channel_json(c) for c in channels], next_cursor))
 
@@ -209,7 +210,7 @@ def get_permission(caller: Caller, channel_id: str) -> Response:
         .first()
     )
     if row is None:
-        raise ApiError(404, f"No channel {channel_id}.")
+        raise ApiError(404, no_such("channel", channel_id, "GET …/channels"))
     channel, client, granted_at, granted_via = row
     return jsonify(
         {
@@ -239,7 +240,9 @@ def get_consent(partner: Partner, actor: str, consent_id: str) -> Response:
     """One answer of the permission screen, with the full lists its callback may have left out."""
     consent = find_consent(get_session(), partner, consent_id)
     if consent is None:
-        raise ApiError(404, f"No consent {consent_id}.")
+        raise ApiError(
+            404, f"No consent {consent_id} among yours: its id is the consent of a callback."
+        )
     return jsonify(consent_json(consent))
 
 
@@ -252,15 +255,31 @@ def create_api_key(partner: Partner, actor: str, channel_id: str) -> tuple[Respo
         new = generate_api_key(session, channel, side=Side.PARTNER, actor=actor)
     except DomainError as error:
         refusal = from_domain(error)
-        if refusal.code == "permission_missing" and partner.redirect_urls:
-            refusal.extra["permission_url"] = permission_link(
-                partner, {"channels": f"[{channel.public_id}]"}
-            )
+        if refusal.code == "permission_missing":
+            _ask_for_permission(refusal, partner, channel)
         raise refusal from None
     session.commit()
     response = jsonify({**api_key_json(new.key, channel), "api_key": new.secret})
     response.headers["Cache-Control"] = "no-store"  # the key is shown this once
     return response, 201
+
+
+def _ask_for_permission(refusal: ApiError, partner: Partner, channel: Channel) -> None:
+    """The next step of a 403: a signed link to the permission screen for this channel, with a
+    `state` the callback will carry back: the request's own `?state=`, or else a fresh one,
+    returned beside the link so that a receiver that checks `state` can store it first."""
+    if not partner.redirect_urls:
+        refusal.detail += (
+            " Register a redirect URL first (PATCH /api/v1/partners/{partner_id} redirect_urls,"
+            " or the Partner Hub's Settings): the answer then carries a permission_url."
+        )
+        return
+    state = request.args.get("state") or secrets.token_urlsafe(16)
+    refusal.detail += " Send the client to permission_url; its callback carries state."
+    refusal.extra["permission_url"] = permission_link(
+        partner, {"channels": f"[{channel.public_id}]", "state": state}
+    )
+    refusal.extra["state"] = state
 
 
 @bp.get("/partners/<partner_id>/channels/<channel_id>/api_keys")
@@ -282,7 +301,11 @@ def create_permission_link(partner: Partner, actor: str) -> tuple[Response, int]
     body = _json_body()
     unknown = set(body) - {"client_id", "channels", *LINK_PARAMS}
     if unknown:
-        raise ApiError(400, f"Unknown fields: {', '.join(sorted(unknown))}.")
+        raise ApiError(
+            400,
+            f"Unknown fields: {', '.join(sorted(unknown))}. The fields are "
+            f"{', '.join(sorted({'client_id', 'channels', *LINK_PARAMS}))}.",
+        )
     params: dict[str, str] = {}
     for name in LINK_PARAMS:
         if body.get(name) is not None:
@@ -319,9 +342,13 @@ def create_permission_link(partner: Partner, actor: str) -> tuple[Response, int]
         found = set(session.scalars(query))
         missing = next((i for i in channel_ids if i not in found), None)
         if missing is not None and client is not None:
-            raise ApiError(404, "A channel in channels is not one of this client's.")
+            raise ApiError(
+                404,
+                "A channel in channels is not one of this client's: list them with "
+                "GET …/channels?client_id=.",
+            )
         if missing is not None:
-            raise ApiError(404, f"No channel {missing}.")
+            raise ApiError(404, no_such("channel", missing, "GET …/channels"))
     return jsonify({"url": link, "client_id": client_id}), 201
 
 
@@ -337,7 +364,9 @@ def list_events(partner: Partner, actor: str) -> Response:
             )
         )
         if last is None:
-            raise ApiError(404, "No event with the id given in after.")
+            raise ApiError(
+                404, "No event with the id given in after: pass the id of an event of this feed."
+            )
         query = query.where(AuditEvent.id > last)
     events, next_cursor = page(session, query, AuditEvent.id)
     return jsonify(listing("events", [as_document(e) for e in events], next_cursor))
@@ -385,7 +414,7 @@ def _client(session: Session, partner: Partner, public_id: str) -> Client:
         select(Client).where(Client.public_id == public_id, Client.partner_id == partner.id)
     )
     if client is None:
-        raise ApiError(404, f"No client {public_id}.")
+        raise ApiError(404, no_such("client", public_id, "GET …/clients"))
     return client
 
 
@@ -396,8 +425,13 @@ def _channel(session: Session, partner: Partner, public_id: str) -> Channel:
         .where(Channel.public_id == public_id, Client.partner_id == partner.id)
     )
     if channel is None:
-        raise ApiError(404, f"No channel {public_id}.")
+        raise ApiError(404, no_such("channel", public_id, "GET …/channels"))
     return channel
+
+
+def no_such(kind: str, public_id: str, where: str) -> str:
+    """A 404's detail: what was not found among the partner's own, and where the ids are."""
+    return f"No {kind} {public_id} among yours: {where} lists your {kind} ids."
 
 
 def _json_body() -> dict[str, Any]:
@@ -416,7 +450,9 @@ def _json_body() -> dict[str, Any]:
 def _string(body: dict[str, Any], name: str) -> str:
     value = body[name]
     if not isinstance(value, str):
-        raise ApiError(400, f"{name} is a string.")
+        raise ApiError(
+            400, f"{name} is a string; see the OpenAPI document at /api/v1/openapi.json."
+        )
     return value
 
 
