@@ -1008,7 +1008,10 @@ def all_events(client: FlaskClient, account: PartnerAccount, **query: Any) -> li
 
 
 def test_events_feed_lists_what_happened_oldest_first(
-    client: FlaskClient, account: PartnerAccount, history: tuple[SimpleNamespace, dict[str, Any]]
+    client: FlaskClient,
+    db: Session,
+    account: PartnerAccount,
+    history: tuple[SimpleNamespace, dict[str, Any]],
 ) -> None:
     made, key = history
     client_id, channel_id = made.customer.public_id, made.channel.public_id
@@ -1024,6 +1027,7 @@ def test_events_feed_lists_what_happened_oldest_first(
             "channel.created",
             {
                 "client_id": client_id,
+                "channel_ids": [channel_id],
                 "channel_id": channel_id,
                 "phone_number": made.channel.phone_number,
             },
@@ -1036,6 +1040,7 @@ def test_events_feed_lists_what_happened_oldest_first(
             "api_key.created",
             {
                 "client_id": client_id,
+                "channel_ids": [channel_id],
                 "channel_id": channel_id,
                 "api_key_id": key["id"],
                 "prefix": key["prefix"],
@@ -1046,6 +1051,17 @@ def test_events_feed_lists_what_happened_oldest_first(
             "permission.revoked",
             {"client_id": client_id, "channel_ids": [channel_id], "via": "client_hub"},
         ),
+    ]
+    # One actor shape; the ids of the partner's own credentials only.
+    key_id = db.scalar(
+        select(PartnerApiKey.public_id).where(PartnerApiKey.partner_id == account.partner.id)
+    )
+    assert [event["actor"] for event in events] == [
+        {"type": "hub", "id": None},  # "test": no actor the hub knows
+        {"type": "hub", "id": None},
+        {"type": "hub", "id": None},
+        {"type": "partner_api_key", "id": key_id},
+        {"type": "hub", "id": None},
     ]
     times = [event["created_at"] for event in events]
     assert times == sorted(times)

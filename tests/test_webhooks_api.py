@@ -72,7 +72,8 @@ def test_a_test_event_is_queued_delivered_and_logged_with_its_payload(
         "id": body["id"],
         "type": "webhook.test",
         "created_at": body["payload"]["created_at"],
-        "data": body["payload"]["data"],
+        "actor": {"type": "partner_api_key", "id": body["payload"]["actor"]["id"]},
+        "data": {"message": "A test event from the onboarding hub."},
     }
     assert deliver_due(db, post=LOCAL) == 1
 

@@ -8,23 +8,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onboarding import labels
 from onboarding.models import AuditEvent, Client, ClientUser
-from onboarding.permissions.audit import VIA, client_trail, describe
+from onboarding.permissions.audit import client_trail, describe
 from onboarding.permissions.events import iso8601
+from onboarding.permissions.payloads import Actor, channel_ids
 
 PAGE_SIZE = 25
-# The prefixes of `actor` (see the callers of permissions.events.record) and who they are.
-PARTNER_DOORS = {
-    "partner_api_key": "Partner API",
-    "oauth_client": "Partner API",
-    "partner_user": "Partner Hub",
-}
-
-# channel.status_changed, in the client's words: what the new status means for it.
-STATUS_NOW = {
-    "running": "now running: connected to WhatsApp, API keys can be generated",
-    "pending": "now pending: being connected to WhatsApp, no new API keys until it runs",
-}
 
 
 @dataclass(frozen=True)
@@ -71,8 +61,7 @@ def _row(
     users: dict[str, str],
 ) -> ActivityRow:
     data = event.data
-    ids = data["channel_ids"] if "channel_ids" in data else [data.get("channel_id")]
-    numbers = [phones.get(i, i) for i in ids if i]
+    numbers = [phones.get(i, i) for i in channel_ids(data)]
     return ActivityRow(
         what=describe(event),
         detail=_detail(data),
@@ -85,22 +74,25 @@ def _row(
 
 def _detail(data: dict[str, object]) -> str:
     if "via" in data:
-        via = str(data["via"])
-        return f"via {VIA.get(via, via)}"
+        return f"via {labels.via_label(str(data['via']))}"
     if "prefix" in data:
         maker = "you" if data.get("created_by") == "client" else "your partner"
         return f"key {data['prefix']}… made by {maker}"
     if "to" in data:  # channel.status_changed
-        return STATUS_NOW.get(str(data["to"]), f"now {data['to']}")
+        return labels.STATUS_NOW.get(str(data["to"]), f"now {data['to']}")
     return ""
 
 
 def who(actor: str, client: Client, viewer: ClientUser, users: dict[str, str]) -> str:
-    kind, _, ident = actor.partition(":")
-    if kind == "client_user":
-        return "You" if ident == viewer.public_id else users.get(ident, "A user of your account")
-    if kind in PARTNER_DOORS:
-        return f"{client.partner.brand_name} ({PARTNER_DOORS[kind]})"
-    if kind in ("operator", "operator_api"):
-        return "Hub support team"
-    return "Onboarding Hub"
+    found = Actor.parse(actor)
+    if found.type == "client_user":
+        return (
+            "You"
+            if found.id == viewer.public_id
+            else users.get(found.id or "", "A user of your account")
+        )
+    if found.type in labels.PARTNER_DOORS:
+        return f"{client.partner.brand_name} ({labels.PARTNER_DOORS[found.type]})"
+    if found.type in ("operator", "operator_api"):
+        return labels.OPERATOR
+    return labels.HUB

@@ -6,12 +6,16 @@ receive against the schema documented here for its path, method and status.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
+
+from pydantic import BaseModel
 
 from onboarding.consent.request import MAX_CHANNELS
 from onboarding.partner_api.errors import CODES
 from onboarding.partner_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from onboarding.permissions import payloads
 
 ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}
 TIME = {"type": "string", "format": "date-time"}
@@ -40,6 +44,11 @@ def listing(name: str, item: str) -> dict[str, Any]:
     return obj(
         {name: {"type": "array", "items": ref(item)}, "next_cursor": {"type": ["string", "null"]}}
     )
+
+
+def event_schema_name(event_type: str) -> str:
+    """`permission.granted` → `PermissionGrantedEvent`."""
+    return "".join(part.title() for part in re.split(r"[._]", event_type)) + "Event"
 
 
 SCHEMAS: dict[str, Any] = {
@@ -242,30 +251,7 @@ SCHEMAS: dict[str, Any] = {
     "PermissionLink": obj(
         {"url": {"type": "string", "format": "uri"}, "client_id": {"type": ["string", "null"]}}
     ),
-    "Event": obj(
-        {
-            "id": ID,
-            "type": {
-                "enum": [
-                    "client.created",
-                    "channel.created",
-                    "permission.granted",
-                    "permission.revoked",
-                    "api_key.created",
-                    "channel.status_changed",
-                    "webhook.test",
-                    # The partner's own staff (feed only, never sent as webhooks).
-                    "staff.invited",
-                    "staff.invite_revoked",
-                    "staff.joined",
-                    "staff.removed",
-                    "staff.role_changed",
-                ]
-            },
-            "created_at": TIME,
-            "data": {"type": "object"},
-        }
-    ),
+    "Event": {"oneOf": [ref(event_schema_name(name)) for name in payloads.EVENTS]},
     "DeliveryAttempt": obj(
         {
             "attempted_at": TIME,
@@ -325,6 +311,45 @@ SCHEMAS: dict[str, Any] = {
     "ChannelStatus": obj(
         {"id": ID, "client_id": ID, "phone_number": PHONE_NUMBER, "status": CHANNEL_STATUS}
     ),
+}
+
+
+def _model(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+
+
+def _event(event_type: str, data: type[BaseModel]) -> dict[str, Any]:
+    return {
+        **obj(
+            {
+                "id": {**ID, "description": "Also the `webhook-id` header"},
+                "type": {"const": event_type},
+                "created_at": TIME,
+                "actor": ref("Actor"),
+                "data": _model(data),
+            }
+        ),
+        "title": event_schema_name(event_type),
+    }
+
+
+SCHEMAS.update(
+    {"Actor": _model(payloads.Actor)}
+    | {event_schema_name(name): _event(name, data) for name, data in payloads.EVENTS.items()}
+)
+# OpenAPI 3.1 `webhooks`: what the hub POSTs to the partner's webhook URL, one per event type.
+WEBHOOKS = {
+    name: {
+        "post": {
+            "summary": f"{name} (Standard Webhooks: verify webhook-signature first)",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ref(event_schema_name(name))}},
+            },
+            "responses": {"200": {"description": "Any 2xx: delivered; anything else is retried"}},
+        }
+    }
+    for name in payloads.WEBHOOK_EVENTS
 }
 
 PROBLEM = {"application/problem+json": {"schema": ref("Problem")}}
@@ -687,6 +712,7 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}, {"oauth2": []}],
         "paths": {**PATHS, **OPERATOR_PATHS},
+        "webhooks": WEBHOOKS,
         "tags": [
             {
                 "name": "operator",

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from onboarding import labels
 from onboarding.clients.service import search_condition
 from onboarding.models import (
     AuditEvent,
@@ -22,7 +23,8 @@ from onboarding.models import (
     WebhookAttempt,
     WebhookOutbox,
 )
-from onboarding.permissions.audit import VIA, client_trail, describe, partner_trail
+from onboarding.permissions.audit import client_trail, describe, partner_trail
+from onboarding.permissions.payloads import channel_ids
 
 PER_PAGE = 25
 T = TypeVar("T")
@@ -148,12 +150,12 @@ def _entries(session: Session, partner: Partner, events: list[AuditEvent]) -> li
             select(Client).where(Client.id.in_(client_ids), Client.partner_id == partner.id)
         )
     }
-    channel_ids = {cid for event in events for cid in _channel_ids(event)}
+    mentioned = {cid for event in events for cid in channel_ids(event.data)}
     numbers = dict(
         session.execute(
             select(Channel.public_id, Channel.phone_number)
             .join(Client)
-            .where(Channel.public_id.in_(channel_ids), Client.partner_id == partner.id)
+            .where(Channel.public_id.in_(mentioned), Client.partner_id == partner.id)
         ).all()
     )
     names = _actor_names(session, partner, {event.actor for event in events})
@@ -163,23 +165,17 @@ def _entries(session: Session, partner: Partner, events: list[AuditEvent]) -> li
             what=_what(event),
             who=names.get(event.actor, event.actor),
             client=clients.get(event.client_id) if event.client_id else None,
-            numbers=[numbers.get(cid, cid) for cid in _channel_ids(event)],
+            numbers=[numbers.get(cid, cid) for cid in channel_ids(event.data)],
         )
         for event in events
     ]
-
-
-def _channel_ids(event: AuditEvent) -> list[str]:
-    data = event.data
-    ids = data.get("channel_ids") or ([data["channel_id"]] if data.get("channel_id") else [])
-    return [str(i) for i in ids]
 
 
 def _what(event: AuditEvent) -> str:
     text = describe(event)
     data = event.data
     if via := data.get("via"):
-        return f"{text} (via {VIA.get(via, via)})"
+        return f"{text} (via {labels.via_label(via)})"
     if event.type == "api_key.created":
         return f"{text} ({data.get('prefix', '')}…, by the {data.get('created_by', '')})"
     if event.type == "channel.status_changed":

@@ -7,33 +7,13 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from onboarding import labels
 from onboarding.errors import NotFound
 from onboarding.models import AuditEvent, Client, Partner
 
-# What the screens call each event.
-DESCRIPTIONS = {
-    "client.created": "Client created",
-    "channel.created": "Number added",
-    "permission.granted": "Permission granted",
-    "permission.revoked": "Permission removed",
-    "api_key.created": "API key generated",
-    "channel.status_changed": "Status changed",
-    "webhook.test": "Test webhook sent",
-    "staff.invited": "Invited to the team",
-    "staff.invite_revoked": "Invitation withdrawn",
-    "staff.joined": "Joined the team",
-    "staff.removed": "Removed from the team",
-    "staff.role_changed": "Role changed",
-}
-
-# How a permission changed, in the activity pages' words ("Permission granted via ...").
-VIA = {
-    "billing_default": "billing default",
-    "permission_screen": "permission screen",
-    "client_hub": "Client Hub",
-    "all_channels": "“all numbers”",
-    "operator": "hub operator",
-}
+# The labels live in onboarding/labels.py; these names stay for the callers that import them.
+DESCRIPTIONS = labels.EVENTS
+VIA = labels.VIA
 
 
 def partner_trail(
@@ -65,4 +45,4 @@ def _trail(
 
 
 def describe(event: AuditEvent) -> str:
-    return DESCRIPTIONS.get(event.type, event.type)
+    return labels.event_label(event.type)
