@@ -1264,9 +1264,9 @@ def test_openapi_document_is_served_and_well_formed(client: FlaskClient) -> None
 
 
 def test_openapi_document_describes_every_api_route(app: Flask) -> None:
-    """Each route under /api/v1 (but the document itself) and under /ops/v1 is documented,
+    """Each route under /api/v1 (but the document itself), /ops/v1 and /messaging/v1 is documented,
     and nothing more; a path's own `servers` (the operator API's) replaces the document's."""
-    servers = (API, "/ops/v1")
+    servers = (API, "/ops/v1", "/messaging/v1")
     routed = {
         (rule.rule.replace("<", "{").replace(">", "}"), method.lower())
         for rule in app.url_map.iter_rules()

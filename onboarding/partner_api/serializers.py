@@ -1,4 +1,5 @@
-"""The JSON shapes of the API (documented in openapi.py, checked against it by the tests)."""
+"""The JSON shapes of the API: declared in contract.py (the document is generated from it), and
+every answer the tests receive is checked against that document."""
 
 from __future__ import annotations
 

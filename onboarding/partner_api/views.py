@@ -6,16 +6,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
+from flask_openapi3.blueprint import APIBlueprint
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from onboarding.clients.service import search_condition, verified_clients
 from onboarding.consent.links import permission_link
-from onboarding.consent.request import KNOWN, LANGUAGES, MAX_CHANNELS
+from onboarding.consent.request import KNOWN
 from onboarding.db import get_session
 from onboarding.errors import DomainError
-from onboarding.ids import PUBLIC_ID
 from onboarding.limits import per_address
 from onboarding.models import (
     ApiKey,
@@ -30,8 +30,17 @@ from onboarding.models import (
 from onboarding.partner_api import contract, oauth
 from onboarding.partner_api.auth import Caller, caller_required, partner_required
 from onboarding.partner_api.errors import ApiError, answer_in_problems, from_domain
-from onboarding.partner_api.openapi import document
+from onboarding.partner_api.openapi import PARTNER_SECURITY, served
 from onboarding.partner_api.pagination import DEFAULT_LIMIT, encode_cursor, listing, page
+from onboarding.partner_api.routes import (
+    AUTHED,
+    PROBLEM,
+    documented_only,
+    json_body_first,
+    operation,
+    refusals,
+    refuse_repeated_query,
+)
 from onboarding.partner_api.serializers import (
     api_key_json,
     channel_json,
@@ -46,23 +55,40 @@ from onboarding.partners.service import update_settings
 from onboarding.permissions.consents import find_consent
 from onboarding.permissions.events import as_document
 from onboarding.permissions.keys import generate_api_key
-from onboarding.security import UnreadableJson, read_json, secure_transport
+from onboarding.security import secure_transport
 from onboarding.webhooks import deliveries
 from onboarding.webhooks import service as webhooks
 
-bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
+OAUTH_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/OAuthError"}}}
+bp = APIBlueprint("partner_api", __name__, url_prefix="/api/v1", abp_security=PARTNER_SECURITY)
 LINK_PARAMS = tuple(name for name in KNOWN if name != "channels")  # the screen's own
-
-
-@bp.before_request
-def _declared_query_only() -> None:
-    contract.check_query(bp.url_prefix or "")
+bp.before_request(refuse_repeated_query)
+bp.before_request(
+    json_body_first({"partner_api.patch_partner", "partner_api.create_permission_link"})
+)
 
 
 answer_in_problems(bp)
 
 
-@bp.post("/token")
+@bp.post(
+    "/token",
+    summary="OAuth 2.0 client credentials (form body or HTTP Basic)",
+    security=[],
+    responses={
+        200: contract.Token,
+        400: {
+            "description": "RFC 6749 §5.2: `unsupported_grant_type`, `invalid_request` (also "
+            "over plain http to a non-loopback host: use HTTPS), or `invalid_client` when the "
+            "credentials came in the form body; a request the hub refuses before OAuth reads it "
+            "(a NUL character, an oversized body) is problem+json",
+            "content": {**OAUTH_ERROR, **PROBLEM},
+        },
+        401: {"description": "`invalid_client` (HTTP Basic credentials)", "content": OAUTH_ERROR},
+        **refusals(413, 429),
+    },
+)
+@documented_only(form=contract.TokenForm)
 @per_address("TOKEN_RATE_LIMIT")
 def token() -> Response:
     """OAuth 2.0 client credentials; errors follow RFC 6749 §5.2 (`invalid_client`, ...)."""
@@ -91,27 +117,53 @@ def oauth_error(status: int, error: str, description: str) -> Response:
     return response
 
 
-@bp.get("/openapi.json")
+@bp.get("/openapi.json", doc_ui=False)
 def openapi() -> Response:
-    return jsonify(document())
+    """This document, generated from the contract's models (contract.py)."""
+    return jsonify(served())
 
 
-@bp.get("/partners/<partner_id>")
+@bp.get(
+    "/partners/<partner_id>",
+    summary="The partner's integration settings",
+    responses={200: contract.Partner, **refusals(*AUTHED)},
+)
+@operation(path=contract.PartnerPath)
 @partner_required
 def get_partner(partner: Partner, actor: str) -> Response:
     return jsonify(partner_json(partner))
 
 
-@bp.patch("/partners/<partner_id>")
+@bp.patch(
+    "/partners/<partner_id>",
+    summary="Change settings (only the fields sent); redirect_urls replaces the list",
+    responses={
+        200: contract.Partner,
+        **refusals(
+            409,
+            413,
+            415,
+            *AUTHED,
+            s409="A URL the hub will not register (plain http, a fragment, a callback parameter "
+            "in its query, an internal webhook host): `conflict`",
+        ),
+    },
+)
+@operation(path=contract.PartnerPath, body=contract.PartnerUpdate)
 @partner_required
-def patch_partner(partner: Partner, actor: str) -> Response:
+def patch_partner(partner: Partner, actor: str, body: contract.PartnerUpdate) -> Response:
     session = get_session()
-    update_settings(session, partner, _json_body())
+    update_settings(session, partner, body.model_dump(exclude_unset=True))
     session.commit()
     return jsonify(partner_json(partner))
 
 
-@bp.post("/partners/<partner_id>/signing_secret")
+@bp.post(
+    "/partners/<partner_id>/signing_secret",
+    summary="Rotate the signing secret (shown once); webhooks carry the old signature for 24 h",
+    responses={201: contract.SigningSecret, **refusals(*AUTHED)},
+)
+@operation(path=contract.PartnerPath)
 @partner_required
 def rotate_signing_secret(partner: Partner, actor: str) -> tuple[Response, int]:
     """A new signing secret, shown once; webhooks are signed with the old one too for 24 h."""
@@ -128,9 +180,14 @@ def rotate_signing_secret(partner: Partner, actor: str) -> tuple[Response, int]:
     return response, 201
 
 
-@bp.get("/partners/<partner_id>/clients")
+@bp.get(
+    "/partners/<partner_id>/clients",
+    summary="The partner's clients, oldest first",
+    responses={200: contract.ClientList, **refusals(404, *AUTHED)},
+)
+@operation(path=contract.PartnerPath, query=contract.ClientsQuery)
 @partner_required
-def list_clients(partner: Partner, actor: str) -> Response:
+def list_clients(partner: Partner, actor: str, params: contract.ClientsQuery) -> Response:
     query = select(Client).where(Client.partner_id == partner.id)
     if q := request.args.get("q", "").strip():
         query = query.where(search_condition(q))
@@ -141,7 +198,12 @@ def list_clients(partner: Partner, actor: str) -> Response:
     return jsonify(listing("clients", items, next_cursor))
 
 
-@bp.get("/partners/<partner_id>/clients/<client_id>")
+@bp.get(
+    "/partners/<partner_id>/clients/<client_id>",
+    summary="One client with its first 100 channels and where to page through the rest",
+    responses={200: contract.ClientWithChannels, **refusals(404, *AUTHED)},
+)
+@operation(path=contract.ClientPath)
 @partner_required
 def get_client(partner: Partner, actor: str, client_id: str) -> Response:
     session = get_session()
@@ -169,9 +231,14 @@ def get_client(partner: Partner, actor: str, client_id: str) -> Response:
     )
 
 
-@bp.get("/partners/<partner_id>/channels")
+@bp.get(
+    "/partners/<partner_id>/channels",
+    summary="Channels of the partner's clients",
+    responses={200: contract.ChannelList, **refusals(404, *AUTHED)},
+)
+@operation(path=contract.PartnerPath, query=contract.ChannelsQuery)
 @partner_required
-def list_channels(partner: Partner, actor: str) -> Response:
+def list_channels(partner: Partner, actor: str, params: contract.ChannelsQuery) -> Response:
     session = get_session()
     query = (
         select(Channel)
@@ -198,7 +265,12 @@ def list_channels(partner: Partner, actor: str) -> Response:
     return jsonify(listing("channels", [channel_json(c) for c in channels], next_cursor))
 
 
-@bp.get("/partners/<partner_id>/channels/<channel_id>/permission")
+@bp.get(
+    "/partners/<partner_id>/channels/<channel_id>/permission",
+    summary="Whether the partner may generate API keys for the channel (R4)",
+    responses={200: contract.Permission, **refusals(404, *AUTHED)},
+)
+@operation(path=contract.ChannelPath)
 @caller_required
 def get_permission(caller: Caller, channel_id: str) -> Response:
     """R4, the hot path: the caller in one Core query, then the channel, its client's id and
@@ -234,7 +306,13 @@ _PERMISSION = (
 )
 
 
-@bp.get("/partners/<partner_id>/consents/<consent_id>")
+@bp.get(
+    "/partners/<partner_id>/consents/<consent_id>",
+    summary="One answer of the permission screen (the `consent` of its callback), with the full "
+    "lists a callback leaves out past 8,000 bytes (`lists=omitted`)",
+    responses={200: contract.Consent, **refusals(404, *AUTHED)},
+)
+@operation(path=contract.ConsentPath)
 @partner_required
 def get_consent(partner: Partner, actor: str, consent_id: str) -> Response:
     """One answer of the permission screen, with the full lists its callback may have left out."""
@@ -246,9 +324,29 @@ def get_consent(partner: Partner, actor: str, consent_id: str) -> Response:
     return jsonify(consent_json(consent))
 
 
-@bp.post("/partners/<partner_id>/channels/<channel_id>/api_keys")
+@bp.post(
+    "/partners/<partner_id>/channels/<channel_id>/api_keys",
+    summary="Generate an API key (shown once); revokes the channel's previous keys",
+    responses={
+        201: contract.NewApiKey,
+        **refusals(
+            400,
+            401,
+            403,
+            404,
+            409,
+            429,
+            s403="`permission_missing` (with `permission_url` and `state`) or `forbidden`",
+            s409="`channel_not_running`: the number is still pending; `detail` says what makes "
+            "it running (the operator, after which a `channel.status_changed` event arrives)",
+        ),
+    },
+)
+@operation(path=contract.ChannelPath, query=contract.NewKeyQuery)
 @partner_required
-def create_api_key(partner: Partner, actor: str, channel_id: str) -> tuple[Response, int]:
+def create_api_key(
+    partner: Partner, actor: str, channel_id: str, params: contract.NewKeyQuery
+) -> tuple[Response, int]:
     session = get_session()
     channel = _channel(session, partner, channel_id)
     try:
@@ -256,7 +354,7 @@ def create_api_key(partner: Partner, actor: str, channel_id: str) -> tuple[Respo
     except DomainError as error:
         refusal = from_domain(error)
         if refusal.code == "permission_missing":
-            _ask_for_permission(refusal, partner, channel)
+            _ask_for_permission(refusal, partner, channel, params.state)
         raise refusal from None
     session.commit()
     response = jsonify({**api_key_json(new.key, channel), "api_key": new.secret})
@@ -264,7 +362,9 @@ def create_api_key(partner: Partner, actor: str, channel_id: str) -> tuple[Respo
     return response, 201
 
 
-def _ask_for_permission(refusal: ApiError, partner: Partner, channel: Channel) -> None:
+def _ask_for_permission(
+    refusal: ApiError, partner: Partner, channel: Channel, state: str | None
+) -> None:
     """The next step of a 403: a signed link to the permission screen for this channel, with a
     `state` the callback will carry back: the request's own `?state=`, or else a fresh one,
     returned beside the link so that a receiver that checks `state` can store it first."""
@@ -274,7 +374,7 @@ def _ask_for_permission(refusal: ApiError, partner: Partner, channel: Channel) -
             " or the Partner Hub's Settings): the answer then carries a permission_url."
         )
         return
-    state = request.args.get("state") or secrets.token_urlsafe(16)
+    state = state or secrets.token_urlsafe(16)
     refusal.detail += " Send the client to permission_url; its callback carries state."
     refusal.extra["permission_url"] = permission_link(
         partner, {"channels": f"[{channel.public_id}]", "state": state}
@@ -282,9 +382,16 @@ def _ask_for_permission(refusal: ApiError, partner: Partner, channel: Channel) -
     refusal.extra["state"] = state
 
 
-@bp.get("/partners/<partner_id>/channels/<channel_id>/api_keys")
+@bp.get(
+    "/partners/<partner_id>/channels/<channel_id>/api_keys",
+    summary="The channel's keys, metadata only",
+    responses={200: contract.ApiKeyList, **refusals(404, *AUTHED)},
+)
+@operation(path=contract.ChannelPath, query=contract.Paging)
 @partner_required
-def list_api_keys(partner: Partner, actor: str, channel_id: str) -> Response:
+def list_api_keys(
+    partner: Partner, actor: str, channel_id: str, params: contract.Paging
+) -> Response:
     session = get_session()
     channel = _channel(session, partner, channel_id)
     keys, next_cursor = page(
@@ -293,25 +400,30 @@ def list_api_keys(partner: Partner, actor: str, channel_id: str) -> Response:
     return jsonify(listing("api_keys", [api_key_json(k, channel) for k in keys], next_cursor))
 
 
-@bp.post("/partners/<partner_id>/permission_links")
+@bp.post(
+    "/partners/<partner_id>/permission_links",
+    summary="A ready, signed link to the permission screen",
+    responses={
+        201: contract.PermissionLink,
+        **refusals(
+            404,
+            409,
+            413,
+            415,
+            *AUTHED,
+            s409="`conflict`: a redirect_url you have not registered (register it first)",
+        ),
+    },
+)
+@operation(path=contract.PartnerPath, body=contract.PermissionLinkRequest)
 @partner_required
-def create_permission_link(partner: Partner, actor: str) -> tuple[Response, int]:
+def create_permission_link(
+    partner: Partner, actor: str, body: contract.PermissionLinkRequest
+) -> tuple[Response, int]:
     """Sizes and forms first, by the screen's own rules, so that an oversized request costs no
     query; then the client and all its channels in one query each."""
-    body = _json_body()
-    unknown = set(body) - {"client_id", "channels", *LINK_PARAMS}
-    if unknown:
-        raise ApiError(
-            400,
-            f"Unknown fields: {', '.join(sorted(unknown))}. The fields are "
-            f"{', '.join(sorted({'client_id', 'channels', *LINK_PARAMS}))}.",
-        )
-    params: dict[str, str] = {}
-    for name in LINK_PARAMS:
-        if body.get(name) is not None:
-            params[name] = _string(body, name)
-    if params.get("lang", "en") not in LANGUAGES:
-        raise ApiError(400, f"lang is one of {', '.join(LANGUAGES)}.")
+    given = body.model_dump(exclude_none=True)
+    params: dict[str, str] = {name: given[name] for name in LINK_PARAMS if name in given}
     registered = [entry.url for entry in partner.redirect_urls]
     redirect_url = params.get("redirect_url", registered[0] if registered else None)
     if redirect_url is None or not is_registered(redirect_url, registered):
@@ -320,17 +432,13 @@ def create_permission_link(partner: Partner, actor: str) -> tuple[Response, int]
             "redirect_url is not one of your registered redirect URLs: register it first "
             "(PATCH /partners/{partner_id} redirect_urls, or the Partner Hub's Settings).",
         )
-    channel_ids = body.get("channels") or []
-    if not isinstance(channel_ids, list) or len(channel_ids) > MAX_CHANNELS:
-        raise ApiError(400, f"channels is a list of at most {MAX_CHANNELS} channel ids.")
-    if not all(isinstance(i, str) and PUBLIC_ID.match(i) for i in channel_ids):
-        raise ApiError(400, "channels is a list of channel ids.")
+    channel_ids = body.channels or []
     if channel_ids:
         params["channels"] = f"[{','.join(channel_ids)}]"
     link = permission_link(partner, params)  # InvalidInput: what the screen would refuse
     session = get_session()
-    client_id = body.get("client_id") or None
-    client = _client(session, partner, _string(body, "client_id")) if client_id else None
+    client_id = body.client_id or None
+    client = _client(session, partner, client_id) if client_id else None
     if channel_ids:
         query = (
             select(Channel.public_id)
@@ -352,9 +460,14 @@ def create_permission_link(partner: Partner, actor: str) -> tuple[Response, int]
     return jsonify({"url": link, "client_id": client_id}), 201
 
 
-@bp.get("/partners/<partner_id>/events")
+@bp.get(
+    "/partners/<partner_id>/events",
+    summary="The partner's events feed, oldest first (the same events as the webhooks)",
+    responses={200: contract.EventList, **refusals(404, *AUTHED)},
+)
+@operation(path=contract.PartnerPath, query=contract.EventsQuery)
 @partner_required
-def list_events(partner: Partner, actor: str) -> Response:
+def list_events(partner: Partner, actor: str, params: contract.EventsQuery) -> Response:
     session = get_session()
     query = select(AuditEvent).where(AuditEvent.partner_id == partner.id)
     if after := request.args.get("after"):
@@ -372,7 +485,12 @@ def list_events(partner: Partner, actor: str) -> Response:
     return jsonify(listing("events", [as_document(e) for e in events], next_cursor))
 
 
-@bp.post("/partners/<partner_id>/webhooks/test")
+@bp.post(
+    "/partners/<partner_id>/webhooks/test",
+    summary="Queue a `webhook.test` event to your webhook URL; answers its delivery",
+    responses={202: contract.Delivery, **refusals(*AUTHED)},
+)
+@operation(path=contract.PartnerPath)
 @partner_required
 def send_test_event(partner: Partner, actor: str) -> tuple[Response, int]:
     """Queue a `webhook.test` event; answers its delivery, which a worker then attempts."""
@@ -383,23 +501,46 @@ def send_test_event(partner: Partner, actor: str) -> tuple[Response, int]:
     return jsonify(delivery_json(delivery)), 202
 
 
-@bp.get("/partners/<partner_id>/webhooks/deliveries")
+@bp.get(
+    "/partners/<partner_id>/webhooks/deliveries",
+    summary="The webhook delivery log, oldest first: each event sent, its payload and attempts",
+    responses={200: contract.DeliveryList, **refusals(404, *AUTHED)},
+)
+@operation(path=contract.PartnerPath, query=contract.DeliveriesQuery)
 @partner_required
-def list_deliveries(partner: Partner, actor: str) -> Response:
+def list_deliveries(partner: Partner, actor: str, params: contract.DeliveriesQuery) -> Response:
     session = get_session()
-    query = deliveries.deliveries_query(partner, request.args.get("status"))
-    rows, next_cursor = page(session, query, WebhookOutbox.id)
-    found = deliveries.with_attempts(session, rows)
-    return jsonify(listing("deliveries", [delivery_json(d) for d in found], next_cursor))
+    found = deliveries.deliveries_query(partner, params.status)
+    rows, next_cursor = page(session, found, WebhookOutbox.id)
+    items = [delivery_json(d) for d in deliveries.with_attempts(session, rows)]
+    return jsonify(listing("deliveries", items, next_cursor))
 
 
-@bp.get("/partners/<partner_id>/webhooks/deliveries/<delivery_id>")
+@bp.get(
+    "/partners/<partner_id>/webhooks/deliveries/<delivery_id>",
+    summary="One delivery with its payload and attempts",
+    responses={200: contract.Delivery, **refusals(404, *AUTHED)},
+)
+@operation(path=contract.DeliveryPath)
 @partner_required
 def get_delivery(partner: Partner, actor: str, delivery_id: str) -> Response:
     return jsonify(delivery_json(deliveries.find_delivery(get_session(), partner, delivery_id)))
 
 
-@bp.post("/partners/<partner_id>/webhooks/deliveries/<delivery_id>/redeliver")
+@bp.post(
+    "/partners/<partner_id>/webhooks/deliveries/<delivery_id>/redeliver",
+    summary="Deliver a delivered or failed event again, first in your line",
+    responses={
+        202: contract.Delivery,
+        **refusals(
+            404,
+            409,
+            *AUTHED,
+            s409="`conflict`: still pending (already on its way), or no webhook URL set",
+        ),
+    },
+)
+@operation(path=contract.DeliveryPath)
 @partner_required
 def redeliver(partner: Partner, actor: str, delivery_id: str) -> tuple[Response, int]:
     """Deliver a delivered or failed event again; a pending one is 409 (already on its way)."""
@@ -434,31 +575,9 @@ def no_such(kind: str, public_id: str, where: str) -> str:
     return f"No {kind} {public_id} among yours: {where} lists your {kind} ids."
 
 
-def _json_body() -> dict[str, Any]:
-    """The body as a JSON object: parsed here, by the route that wants it, never before routing."""
-    if not request.is_json:
-        raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
-    try:
-        body = read_json()
-    except UnreadableJson as error:
-        raise ApiError(400, str(error)) from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "The body is not a JSON object.")
-    return body
-
-
-def _string(body: dict[str, Any], name: str) -> str:
-    value = body[name]
-    if not isinstance(value, str):
-        raise ApiError(
-            400, f"{name} is a string; see the OpenAPI document at /api/v1/openapi.json."
-        )
-    return value
-
-
 def init_app(app: Any) -> None:
     from onboarding import csrf
 
     csrf.exempt(bp)
     oauth.init_app(app)
-    app.register_blueprint(bp)
+    app.register_api(bp)
