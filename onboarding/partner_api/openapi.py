@@ -14,7 +14,7 @@ import re
 from functools import cache
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 from flask_openapi3_swagger.plugins import RegisterPlugin  # type: ignore[import-untyped]
@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from onboarding.partner_api import contract
 from onboarding.partner_api.errors import ApiError
 from onboarding.permissions import payloads
+from onboarding.security import CONTENT_SECURITY_POLICY
 
 API, OPERATOR, MESSAGING = "/api/v1", "/ops/v1", "/messaging/v1"
 DOCS = "/api/docs"
@@ -73,6 +74,11 @@ SWAGGER_PAGE = """<!DOCTYPE html>
 </body>
 </html>
 """
+
+
+# The inline style swagger-ui-bundle.js 5.31 applies (Chromium names its hash when it blocks it;
+# e2e/test_api_docs.py fails if a new version applies another).
+SWAGGER_STYLE = "sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w="
 
 
 def invalid_request(error: ValidationError) -> None:
@@ -200,8 +206,19 @@ def document() -> dict[str, Any]:
     return app.api_doc
 
 
+def docs_policy(response: Response) -> Response:
+    """The hub's CSP, plus the one inline style Swagger UI's bundle applies (by its hash), on
+    the docs' own responses only: every other page keeps `style-src 'self'`."""
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "style-src 'self'", f"style-src 'self' '{SWAGGER_STYLE}'"
+    )
+    return response
+
+
 def init_docs(app: Flask) -> None:
     """Swagger UI at /api/docs, its assets from the flask-openapi3-swagger package."""
     app.config.setdefault("SWAGGER_HTML_STRING", SWAGGER_PAGE)
-    app.register_blueprint(RegisterPlugin.register(doc_url=f"{API}/openapi.json"), url_prefix=DOCS)
+    docs = RegisterPlugin.register(doc_url=f"{API}/openapi.json")
+    docs.after_request(docs_policy)
+    app.register_blueprint(docs, url_prefix=DOCS)
     app.add_url_rule(DOCS, "api_docs", lambda: app.redirect(f"{DOCS}/swagger"))
