@@ -35,8 +35,12 @@ PARTNER_DOORS = {
     "oauth_client": "Partner API",
     "partner_user": "Partner Hub",
 }
-# Who the hub's own operator is, to a client.
+# Who the hub's own operator is, to a client, and to the partner's team.
 OPERATOR = "Hub support team"
+OPERATOR_TO_PARTNER = {
+    "operator": "Operator (hub staff)",
+    "operator_api": "Operator (provisioning system)",
+}
 HUB = "Onboarding Hub"
 
 # channel.status_changed, in the client's words: what the new status means for it.

@@ -1,4 +1,5 @@
-"""Reading the audit trail: a partner's (all its clients) and a client's own."""
+"""Reading the audit trail: a partner's (all its clients) and a client's own. Its words are
+`onboarding/labels.py`'s, its rows `onboarding/activity.py`'s."""
 
 from __future__ import annotations
 
@@ -7,13 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from onboarding import labels
 from onboarding.errors import NotFound
 from onboarding.models import AuditEvent, Client, Partner
-
-# The labels live in onboarding/labels.py; these names stay for the callers that import them.
-DESCRIPTIONS = labels.EVENTS
-VIA = labels.VIA
 
 
 def partner_trail(
@@ -42,7 +38,3 @@ def _trail(
             raise NotFound("There is no such event in your activity.")
         query = query.where(AuditEvent.id < below)
     return session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)).all()
-
-
-def describe(event: AuditEvent) -> str:
-    return labels.event_label(event.type)
