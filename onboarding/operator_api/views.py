@@ -60,7 +60,13 @@ def guard() -> Response | None:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and given and _same(given.strip(), expected):
         return None
-    response = problem(ApiError(401, "Send Authorization: Bearer <the operator token>."))
+    response = problem(
+        ApiError(
+            401,
+            "Send Authorization: Bearer <the hub's ONBOARDING_OPERATOR_TOKEN>; partner "
+            "credentials do not work here.",
+        )
+    )
     challenge = 'Bearer realm="operator-api"'
     if scheme.lower() == "bearer" and given:
         challenge += ', error="invalid_token"'
@@ -90,7 +96,9 @@ def put_billing_model(partner_id: str, body: contract.BillingModelUpdate) -> Res
     session = get_session()
     partner = find_partner(session, partner_id)
     if partner is None:
-        raise ApiError(404, f"No partner {partner_id}.")
+        raise ApiError(
+            404, f"No partner {partner_id}: use the id onboarding create-partner printed."
+        )
     set_billing_model(session, partner, model)
     session.commit()
     return jsonify({"id": partner.public_id, "billing_model": partner.billing_model})
@@ -121,7 +129,11 @@ def put_channel_status(channel_id: str, body: contract.ChannelStatusUpdate) -> R
     session = get_session()
     channel = session.scalar(select(Channel).where(Channel.public_id == channel_id))
     if channel is None:
-        raise ApiError(404, f"No channel {channel_id}.")
+        raise ApiError(
+            404,
+            f"No channel {channel_id}: use an id from onboarding add-channel or the Partner "
+            "API's channel lists.",
+        )
     set_status(session, channel, status, actor=ACTOR)
     session.commit()
     return jsonify(
