@@ -20,7 +20,9 @@ csrf = CSRFProtect()
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(
+    from onboarding.partner_api.openapi import HubApp, init_docs
+
+    app = HubApp(
         __name__,
         instance_path=os.environ.get("ONBOARDING_INSTANCE_PATH", str(ROOT / "instance")),
         template_folder=str(ROOT / "templates"),
@@ -64,6 +66,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     partner_api.init_app(app)
     messaging.init_app(app)
     operator_api.init_app(app)
+    init_docs(app)
     if app.config["DEMO_RECEIVER"]:
         from onboarding.demo.views import bp as demo_bp
 

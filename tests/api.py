@@ -45,6 +45,10 @@ LINKS = "/partners/{partner_id}/permission_links"
 EVENTS = "/partners/{partner_id}/events"
 CONSENT = "/partners/{partner_id}/consents/{consent_id}"
 SECRET = "/partners/{partner_id}/signing_secret"
+WEBHOOK_TEST = "/partners/{partner_id}/webhooks/test"
+DELIVERIES = "/partners/{partner_id}/webhooks/deliveries"
+DELIVERY = "/partners/{partner_id}/webhooks/deliveries/{delivery_id}"
+REDELIVER = "/partners/{partner_id}/webhooks/deliveries/{delivery_id}/redeliver"
 TOKEN = "/token"
 _serial = itertools.count(1)
 

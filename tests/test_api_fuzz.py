@@ -19,12 +19,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from onboarding.models import Channel
-from onboarding.partner_api.openapi import OPERATOR_PATHS, document
+from onboarding.models import Channel, Side, WebhookOutbox
+from onboarding.partner_api.openapi import document
 from onboarding.permissions import consents
+from onboarding.permissions.keys import generate_api_key
 from tests.api import PartnerAccount, add_client, add_line, make_account
 from tests.databases import migrated_database
 
@@ -40,6 +41,8 @@ class Targets:
     client_id: str
     channel_id: str
     consent_id: str
+    delivery_id: str
+    channel_key: str
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +62,21 @@ def targets(app: Flask, db: Session) -> Targets:
     consent = consents.allow(
         db, client, [channel.public_id], all_channels=False, state="fuzz", actor="test"
     )
+    key = generate_api_key(db, channel, side=Side.PARTNER, actor="test")
+    delivered = db.scalars(
+        select(WebhookOutbox).where(WebhookOutbox.partner_id == account.partner.id)
+    ).first()
+    assert delivered is not None
+    delivered.status = "delivered"  # so that a redelivery of it is answered
     db.commit()
-    return Targets(account, client.public_id, channel.public_id, consent.public_id)
+    return Targets(
+        account,
+        client.public_id,
+        channel.public_id,
+        consent.public_id,
+        delivered.event.public_id,
+        key.secret,
+    )
 
 
 def operations() -> list[tuple[str, GenerationMode]]:
@@ -100,15 +116,23 @@ def test_every_answer_is_one_the_document_describes(
         if mode is GenerationMode.POSITIVE:
             aim(case, targets)  # a negative case's ids may be the very part made invalid
         calls[label] += 1
-        if path in OPERATOR_PATHS:
-            credentials, base_url = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}, "/ops/v1"
-        else:
-            credentials, base_url = {"X-API-Key": targets.account.api_key}, "/api/v1"
+        base_url = base(path)
+        credentials = {
+            "/ops/v1": {"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+            "/messaging/v1": {"Authorization": f"Bearer {targets.channel_key}"},
+        }.get(base_url, {"X-API-Key": targets.account.api_key})
         # Generated credentials stay: they are how the negative cases test authentication.
         headers = {k: v for k, v in credentials.items() if k not in (case.headers or {})}
         case.call_and_validate(headers=headers, base_url=f"http://localhost{base_url}")
 
     call()
+
+
+def base(path: str) -> str:
+    """The base URL of a path: its own `servers` (operator, messaging) or the document's."""
+    servers = document()["paths"][path].get("servers", document()["servers"])
+    url: str = servers[0]["url"]
+    return url
 
 
 def aim(case: schemathesis.Case, targets: Targets) -> None:
@@ -119,6 +143,7 @@ def aim(case: schemathesis.Case, targets: Targets) -> None:
         "client_id": targets.client_id,
         "channel_id": targets.channel_id,
         "consent_id": targets.consent_id,
+        "delivery_id": targets.delivery_id,
     }
     for name, value in real.items():
         if name in parameters and len(str(parameters[name])) % 2 == 0:
@@ -139,17 +164,20 @@ def test_an_undeclared_method_is_405_naming_the_declared_ones(
 ) -> None:
     app.config["OPERATOR_TOKEN"] = OPERATOR_TOKEN
     declared = {m.upper() for m in document()["paths"][path] if m != "servers"}
-    prefix = "/ops/v1" if path in OPERATOR_PATHS else "/api/v1"
+    prefix = base(path)
     url = prefix + path.format(
         partner_id=targets.account.id,
         client_id=targets.client_id,
         channel_id=targets.channel_id,
         consent_id=targets.consent_id,
+        delivery_id=targets.delivery_id,
     )
     for method in sorted(set(UNDECLARED) - declared):
         headers = {"X-API-Key": targets.account.api_key}
-        if path in OPERATOR_PATHS:
+        if prefix == "/ops/v1":
             headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+        if prefix == "/messaging/v1":
+            headers = {"Authorization": f"Bearer {targets.channel_key}"}
         response = client.open(url, method=method, headers=headers)
 
         assert response.status_code == 405, (method, url)

@@ -73,6 +73,7 @@ def test_going_running_records_the_change(db: Session, client_of_partner: Client
             {
                 "client_id": client_of_partner.public_id,
                 "channel_id": channel.public_id,
+                "channel_ids": [channel.public_id],
                 "from": "pending",
                 "to": "running",
             },

@@ -243,3 +243,26 @@ def test_the_database_keeps_no_secret_in_plaintext(
 
     assert {name for name, secret in secrets.items() if secret in dump} == set()
     assert {name for name, secret in secrets.items() if hash_secret(secret) not in dump} == set()
+
+
+def test_a_refused_channel_key_is_told_what_happened_and_what_to_do(
+    client: FlaskClient, db: Session, account: PartnerAccount
+) -> None:
+    """Issue 11: the messaging 401 says whether the key was replaced or revoked, or is no key."""
+    channel = add_line(db, add_client(db, account), shared=True)
+    db.commit()
+    first = new_key(client, account, channel)["api_key"]
+    second = new_key(client, account, channel)["api_key"]
+
+    def detail(headers: dict[str, str]) -> str:
+        response = messaging(client, headers)
+        assert_channel_key_refused(response)
+        text: str = response.get_json()["detail"]
+        return text
+
+    assert "replaced by a newer key" in detail(bearer(first))
+    revoke(db, channel.client, [db.merge(channel)], via=GrantedVia.CLIENT_HUB, actor="test")
+    db.commit()
+    assert "the client removed the integration partner's permission" in detail(bearer(second))
+    assert "unknown to the hub" in detail(bearer("wak_" + "x" * 43))
+    assert "POST /api/v1/partners/{partner_id}" in detail({})

@@ -144,6 +144,7 @@ def test_key_generation_is_audited_with_who_did_it(db: Session) -> None:
     assert event.data == {
         "client_id": channel.client.public_id,
         "channel_id": channel.public_id,
+        "channel_ids": [channel.public_id],
         "api_key_id": new.key.public_id,
         "prefix": new.key.prefix,
         "created_by": "partner",

@@ -99,6 +99,7 @@ def test_put_status_moves_the_channel_and_records_it(
             {
                 "client_id": channel.client.public_id,
                 "channel_id": channel.public_id,
+                "channel_ids": [channel.public_id],
                 "from": "pending",
                 "to": "running",
             },

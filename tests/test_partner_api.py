@@ -800,7 +800,13 @@ def test_key_without_permission_is_refused_with_a_link_to_ask_for_it(
     assert link_is_signed(account.partner.signing_secret, body["permission_url"])
     query = dict(parse_qsl(link.query))
     assert query.pop("sig")
-    assert query == {"channels": f"[{channel.public_id}]"}
+    assert len(body["state"]) >= 16  # fresh, so that a receiver checking state accepts it
+    assert query == {"channels": f"[{channel.public_id}]", "state": body["state"]}
+    assert "Send the client to permission_url" in body["detail"]
+    again = assert_problem(
+        post_key(client, account, channel), "post", API_KEYS, 403, "permission_missing"
+    )
+    assert again["state"] != body["state"]
     screen = client.get(link.path, query_string=link.query)
     assert screen.status_code == 303
     assert screen.headers["Location"].startswith("/login?flow=")
@@ -815,7 +821,28 @@ def test_key_without_permission_is_refused_even_without_redirect_urls(
 
     response = post_key(client, account, channel)
 
-    assert_problem(response, "post", API_KEYS, 403, "permission_missing")
+    body = assert_problem(response, "post", API_KEYS, 403, "permission_missing")
+    assert "permission_url" not in body
+    assert "Register a redirect URL first" in body["detail"]
+
+
+def test_key_without_permission_uses_the_state_the_partner_chose(
+    client: FlaskClient, db: Session, account: PartnerAccount
+) -> None:
+    channel = add_line(db, add_client(db, account))
+    db.commit()
+
+    response = client.post(
+        f"{account.path()}/channels/{channel.public_id}/api_keys",
+        query_string={"state": "order 42 & more"},
+        headers=api_headers(account),
+    )
+
+    body = assert_problem(response, "post", API_KEYS, 403, "permission_missing")
+    assert body["state"] == "order 42 & more"
+    query = dict(parse_qsl(urlsplit(body["permission_url"]).query))
+    assert query["state"] == "order 42 & more"
+    assert link_is_signed(account.partner.signing_secret, body["permission_url"])
 
 
 def test_key_for_a_pending_channel_is_refused(
@@ -981,7 +1008,10 @@ def all_events(client: FlaskClient, account: PartnerAccount, **query: Any) -> li
 
 
 def test_events_feed_lists_what_happened_oldest_first(
-    client: FlaskClient, account: PartnerAccount, history: tuple[SimpleNamespace, dict[str, Any]]
+    client: FlaskClient,
+    db: Session,
+    account: PartnerAccount,
+    history: tuple[SimpleNamespace, dict[str, Any]],
 ) -> None:
     made, key = history
     client_id, channel_id = made.customer.public_id, made.channel.public_id
@@ -997,6 +1027,7 @@ def test_events_feed_lists_what_happened_oldest_first(
             "channel.created",
             {
                 "client_id": client_id,
+                "channel_ids": [channel_id],
                 "channel_id": channel_id,
                 "phone_number": made.channel.phone_number,
             },
@@ -1009,6 +1040,7 @@ def test_events_feed_lists_what_happened_oldest_first(
             "api_key.created",
             {
                 "client_id": client_id,
+                "channel_ids": [channel_id],
                 "channel_id": channel_id,
                 "api_key_id": key["id"],
                 "prefix": key["prefix"],
@@ -1019,6 +1051,17 @@ def test_events_feed_lists_what_happened_oldest_first(
             "permission.revoked",
             {"client_id": client_id, "channel_ids": [channel_id], "via": "client_hub"},
         ),
+    ]
+    # One actor shape; the ids of the partner's own credentials only.
+    key_id = db.scalar(
+        select(PartnerApiKey.public_id).where(PartnerApiKey.partner_id == account.partner.id)
+    )
+    assert [event["actor"] for event in events] == [
+        {"type": "hub", "id": None},  # "test": no actor the hub knows
+        {"type": "hub", "id": None},
+        {"type": "hub", "id": None},
+        {"type": "partner_api_key", "id": key_id},
+        {"type": "hub", "id": None},
     ]
     times = [event["created_at"] for event in events]
     assert times == sorted(times)
@@ -1221,9 +1264,9 @@ def test_openapi_document_is_served_and_well_formed(client: FlaskClient) -> None
 
 
 def test_openapi_document_describes_every_api_route(app: Flask) -> None:
-    """Each route under /api/v1 (but the document itself) and under /ops/v1 is documented,
+    """Each route under /api/v1 (but the document itself), /ops/v1 and /messaging/v1 is documented,
     and nothing more; a path's own `servers` (the operator API's) replaces the document's."""
-    servers = (API, "/ops/v1")
+    servers = (API, "/ops/v1", "/messaging/v1")
     routed = {
         (rule.rule.replace("<", "{").replace(">", "}"), method.lower())
         for rule in app.url_map.iter_rules()

@@ -49,6 +49,7 @@ def test_the_feed_carries_each_move_documented(client: FlaskClient, db: Session)
     assert event["data"] == {
         "client_id": customer.public_id,
         "channel_id": channel.public_id,
+        "channel_ids": [channel.public_id],
         "from": "pending",
         "to": "running",
     }
@@ -63,7 +64,12 @@ def test_the_webhook_carries_the_move(db: Session, receiver: Receiver) -> None: 
     bodies = [json.loads(r.body) for r in receiver.accepted]
     changes = [b for b in bodies if b["type"] == "channel.status_changed"]
     assert [b["data"] for b in changes] == [
-        {"client_id": customer.public_id, "channel_id": channel.public_id, **move}
+        {
+            "client_id": customer.public_id,
+            "channel_ids": [channel.public_id],
+            "channel_id": channel.public_id,
+            **move,
+        }
         for move in ({"from": "pending", "to": "running"}, {"from": "running", "to": "pending"})
     ]
 

@@ -265,6 +265,7 @@ def test_payload_is_compact_stable_and_standard(db: Session) -> None:
         "id": event.public_id,
         "type": "client.created",
         "created_at": document["created_at"],
+        "actor": {"type": "hub", "id": None},  # made by "test", an actor the hub does not know
         "data": {"client_id": client.public_id, "name": client.name, "partner_payload": None},
     }
     assert document["created_at"].endswith("Z")

@@ -1,17 +1,32 @@
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Response, jsonify, request
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
 
 from onboarding.db import get_session, reader
 from onboarding.models import Side
+from onboarding.partner_api import contract
 from onboarding.partner_api.auth import USE_HTTPS
 from onboarding.partner_api.errors import ApiError, problem
+from onboarding.partner_api.openapi import HubApp
+from onboarding.partner_api.routes import operation, refusals, refuse_repeated_query
 from onboarding.permissions.keys import DeadKey, channel_for_key, why_refused
 from onboarding.security import secure_transport
 
-bp = Blueprint("messaging", __name__, url_prefix="/messaging/v1")
+bp = APIBlueprint(
+    "messaging",
+    __name__,
+    url_prefix="/messaging/v1",
+    abp_tags=[Tag(name="messaging")],
+    abp_security=[{"channelKey": []}],
+)
+bp.before_request(refuse_repeated_query)
 
-MISSING = "Send the channel API key as an Authorization: Bearer wak_… header."
+MISSING = (
+    "Send the channel API key as an Authorization: Bearer wak_… header; generate one with"
+    " POST /api/v1/partners/{partner_id}/channels/{channel_id}/api_keys."
+)
 UNKNOWN = (
     "This channel API key is unknown to the hub. Check that it was copied whole (it starts with"
     " wak_); otherwise generate a new key for the number."
@@ -23,7 +38,20 @@ def _api_error(error: ApiError) -> Response:
     return problem(error)
 
 
-@bp.get("/channel")
+@bp.get(
+    "/channel",
+    summary="Which channel this channel API key belongs to",
+    responses={
+        200: contract.MessagingChannel,
+        **refusals(
+            400,
+            401,
+            s401="The key is missing, replaced by a newer one (R8), or revoked with the "
+            "permission (R3): `detail` says which, and what to do",
+        ),
+    },
+)
+@operation()
 def channel() -> Response:
     """Which channel this key belongs to; 401 once the key is revoked, saying why and what to
     do next (worked out only then: the success path stays one query)."""
@@ -69,8 +97,8 @@ def refusal(dead: DeadKey) -> str:
     )
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: HubApp) -> None:
     from onboarding import csrf
 
     csrf.exempt(bp)
-    app.register_blueprint(bp)
+    app.register_api(bp)

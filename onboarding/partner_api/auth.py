@@ -20,6 +20,22 @@ from onboarding.partner_api.oauth import bearer_token
 from onboarding.security import hash_secret, secure_transport
 
 USE_HTTPS = "Use HTTPS: credentials sent over plain http are refused (http only on loopback)."
+# Each refusal names the next step (issue 11).
+BAD_KEY = (
+    "The API key is not valid (unknown or revoked): use a live key from the Partner Hub's "
+    "Settings, where an owner can create one, or the one onboarding create-partner printed."
+)
+STALE_ACCESS = (  # the name "…TOKEN" would look like a hard-coded secret to the linter
+    "The access token is not valid or has expired: get a new one from POST /api/v1/token."
+)
+NO_CREDENTIALS = (
+    "Send an X-API-Key header or an Authorization: Bearer token (from POST /api/v1/token)."
+)
+OTHER_PARTNER = (
+    "These credentials belong to another partner: use your own partner id in the path (the one "
+    "GET /api/v1/partners/{partner_id} answers for your credentials is in the Partner Hub)."
+)
+SLOW_DOWN = "Too many requests: wait retry_after seconds (Retry-After), then send again."
 
 
 _PARTNER_BY_KEY = Prepared(
@@ -51,28 +67,28 @@ def identify() -> Caller:
     if api_key is not None:
         row = _PARTNER_BY_KEY.first(reader(), key_hash=hash_secret(api_key))
         if row is None:
-            raise ApiError(401, "The API key is not valid.")
+            raise ApiError(401, BAD_KEY)
         return Caller(row[0], row[1], f"partner_api_key:{row[2]}")
     if bearer:
         try:
             token = bearer_token()
         except OAuth2Error:
-            raise ApiError(401, "The access token is not valid or has expired.") from None
+            raise ApiError(401, STALE_ACCESS) from None
         session = get_session()
         client = session.get_one(OAuthClient, token.oauth_client_id)
         partner = session.get_one(Partner, token.partner_id)
         return Caller(partner.id, partner.public_id, f"oauth_client:{client.client_id}")
-    raise ApiError(401, "Send an X-API-Key header or an Authorization: Bearer token.")
+    raise ApiError(401, NO_CREDENTIALS)
 
 
 def _admit(caller: Caller, partner_id: str) -> None:
     """Only one's own partner, then the partner's rate limit."""
     if caller.partner_public_id != partner_id:
-        raise ApiError(403, "These credentials belong to another partner.")
+        raise ApiError(403, OTHER_PARTNER)
     limit = per_minute(current_app.config["API_RATE_LIMIT"])
     retry_after = limits.hit(limit, "api", caller.partner_public_id)
     if retry_after:
-        raise ApiError(429, "Too many requests; slow down.", retry_after=retry_after)
+        raise ApiError(429, SLOW_DOWN, retry_after=retry_after)
 
 
 def caller_required(view: Callable[..., Any]) -> Callable[..., Any]:

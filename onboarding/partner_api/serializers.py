@@ -1,4 +1,5 @@
-"""The JSON shapes of the API (documented in openapi.py, checked against it by the tests)."""
+"""The JSON shapes of the API: declared in contract.py (the document is generated from it), and
+every answer the tests receive is checked against that document."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from onboarding.models import ApiKey, Channel, Client, Consent, Partner
-from onboarding.permissions.events import iso8601
+from onboarding.permissions.events import as_document, iso8601
 from onboarding.permissions.service import is_shared
+from onboarding.webhooks.deliveries import Delivery
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -71,4 +73,28 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "all_channels": consent.all_channels,
         "state": consent.state,
         "created_at": timestamp(consent.created_at),
+    }
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    """One webhook delivery: the payload sent (the event document) and every attempt."""
+    row = delivery.row
+    return {
+        "id": delivery.event.public_id,
+        "type": delivery.event.type,
+        "status": row.status,
+        "payload": as_document(delivery.event),
+        "created_at": timestamp(row.created_at),
+        "next_attempt_at": timestamp(row.next_attempt_at) if row.status == "pending" else None,
+        "delivered_at": timestamp(row.delivered_at),
+        "attempts": [
+            {
+                "attempted_at": timestamp(attempt.attempted_at),
+                "url": attempt.url,
+                "status_code": attempt.status_code,
+                "error": attempt.error,
+                "duration_ms": attempt.duration_ms,
+            }
+            for attempt in delivery.attempts
+        ],
     }

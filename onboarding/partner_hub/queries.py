@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from onboarding.activity import Row, for_partner
 from onboarding.clients.service import search_condition
 from onboarding.models import (
-    AuditEvent,
     Channel,
     Client,
-    ClientUser,
     Partner,
-    PartnerUser,
     Permission,
     WebhookAttempt,
     WebhookOutbox,
 )
-from onboarding.permissions.audit import VIA, client_trail, describe, partner_trail
+from onboarding.permissions.audit import client_trail, partner_trail
 
 PER_PAGE = 25
 T = TypeVar("T")
@@ -106,19 +104,8 @@ def deliveries(session: Session, partner: Partner, number: int) -> Page[Delivery
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One audit event as the activity page shows it."""
-
-    event: AuditEvent
-    what: str
-    who: str
-    client: Client | None
-    numbers: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class Trail:
-    entries: list[Entry]
+    entries: list[Row]  # as the activity page shows them (onboarding/activity.py)
     older: str | None  # the public id to continue below, when there are older events
 
 
@@ -137,91 +124,4 @@ def activity(
         found = client_trail(session, client, before=before, limit=limit + 1)
     events = list(found[:limit])
     older = events[-1].public_id if len(found) > limit else None
-    return Trail(entries=_entries(session, partner, events), older=older)
-
-
-def _entries(session: Session, partner: Partner, events: list[AuditEvent]) -> list[Entry]:
-    client_ids = {event.client_id for event in events if event.client_id is not None}
-    clients = {
-        client.id: client
-        for client in session.scalars(
-            select(Client).where(Client.id.in_(client_ids), Client.partner_id == partner.id)
-        )
-    }
-    channel_ids = {cid for event in events for cid in _channel_ids(event)}
-    numbers = dict(
-        session.execute(
-            select(Channel.public_id, Channel.phone_number)
-            .join(Client)
-            .where(Channel.public_id.in_(channel_ids), Client.partner_id == partner.id)
-        ).all()
-    )
-    names = _actor_names(session, partner, {event.actor for event in events})
-    return [
-        Entry(
-            event=event,
-            what=_what(event),
-            who=names.get(event.actor, event.actor),
-            client=clients.get(event.client_id) if event.client_id else None,
-            numbers=[numbers.get(cid, cid) for cid in _channel_ids(event)],
-        )
-        for event in events
-    ]
-
-
-def _channel_ids(event: AuditEvent) -> list[str]:
-    data = event.data
-    ids = data.get("channel_ids") or ([data["channel_id"]] if data.get("channel_id") else [])
-    return [str(i) for i in ids]
-
-
-def _what(event: AuditEvent) -> str:
-    text = describe(event)
-    data = event.data
-    if via := data.get("via"):
-        return f"{text} (via {VIA.get(via, via)})"
-    if event.type == "api_key.created":
-        return f"{text} ({data.get('prefix', '')}…, by the {data.get('created_by', '')})"
-    if event.type == "channel.status_changed":
-        return f"{text}: {data.get('from', '?')} → {data.get('to', '?')}"
-    if event.type == "staff.role_changed":
-        return f"{text}: {data.get('email', '')}, {data.get('from', '')} → {data.get('to', '')}"
-    if event.type.startswith("staff.") and "role" in data:
-        return f"{text}: {data.get('email', '')} ({data['role']})"
-    if event.type.startswith("staff."):
-        return f"{text}: {data.get('email', '')}"
-    return text
-
-
-def _actor_names(session: Session, partner: Partner, actors: set[str]) -> dict[str, str]:
-    """Readable names for actor strings such as `partner_user:pu_…`; unknown ones stay as they
-    are (and a user of another partner is never named)."""
-    ids: dict[str, list[str]] = {}
-    for actor in actors:
-        kind, _, public_id = actor.partition(":")
-        ids.setdefault(kind, []).append(public_id)
-    names = {
-        "operator": "Operator (hub staff)",
-        "operator_api": "Operator (provisioning system)",
-    }
-    for public_id, email in session.execute(
-        select(PartnerUser.public_id, PartnerUser.email).where(
-            PartnerUser.public_id.in_(ids.get("partner_user", [])),
-            PartnerUser.partner_id == partner.id,
-        )
-    ):
-        names[f"partner_user:{public_id}"] = email
-    for public_id, email in session.execute(
-        select(ClientUser.public_id, ClientUser.email)
-        .join(Client)
-        .where(
-            ClientUser.public_id.in_(ids.get("client_user", [])),
-            Client.partner_id == partner.id,
-        )
-    ):
-        names[f"client_user:{public_id}"] = f"{email} (client)"
-    for public_id in ids.get("partner_api_key", []):
-        names[f"partner_api_key:{public_id}"] = f"Partner API (key {public_id})"
-    for client_id in ids.get("oauth_client", []):
-        names[f"oauth_client:{client_id}"] = f"Partner API (OAuth client {client_id})"
-    return names
+    return Trail(entries=for_partner(session, partner, events), older=older)

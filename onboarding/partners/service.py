@@ -135,15 +135,22 @@ SETTINGS = ("redirect_urls", "webhook_url", "brand_name")
 READ_ONLY = ("billing_model", "sandbox")
 
 
+def read_only_refusal(changes: dict[str, Any]) -> str | None:
+    """Why `changes` may not be applied by the partner: fields only the operator sets (R2)."""
+    read_only = [name for name in READ_ONLY if name in changes]
+    if not read_only:
+        return None
+    one = len(read_only) == 1
+    return (
+        f"{' and '.join(read_only)} {'is' if one else 'are'} read-only here: only the hub's "
+        f"operator changes {'it' if one else 'them'} (ask the operator)."
+    )
+
+
 def update_settings(session: Session, partner: Partner, changes: dict[str, Any]) -> None:
     """Apply a partial update of the partner's integration settings, all or nothing."""
-    read_only = [name for name in READ_ONLY if name in changes]
-    if read_only:
-        one = len(read_only) == 1
-        raise InvalidInput(
-            f"{' and '.join(read_only)} {'is' if one else 'are'} read-only here: only the hub's "
-            f"operator changes {'it' if one else 'them'}."
-        )
+    if refusal := read_only_refusal(changes):
+        raise InvalidInput(refusal)
     unknown = set(changes) - set(SETTINGS)
     if unknown:
         raise InvalidInput(f"Unknown settings: {', '.join(sorted(unknown))}.")

@@ -1,4 +1,5 @@
-"""Reading the audit trail: a partner's (all its clients) and a client's own."""
+"""Reading the audit trail: a partner's (all its clients) and a client's own. Its words are
+`onboarding/labels.py`'s, its rows `onboarding/activity.py`'s."""
 
 from __future__ import annotations
 
@@ -9,31 +10,6 @@ from sqlalchemy.orm import Session
 
 from onboarding.errors import NotFound
 from onboarding.models import AuditEvent, Client, Partner
-
-# What the screens call each event.
-DESCRIPTIONS = {
-    "client.created": "Client created",
-    "channel.created": "Number added",
-    "permission.granted": "Permission granted",
-    "permission.revoked": "Permission removed",
-    "api_key.created": "API key generated",
-    "channel.status_changed": "Status changed",
-    "webhook.test": "Test webhook sent",
-    "staff.invited": "Invited to the team",
-    "staff.invite_revoked": "Invitation withdrawn",
-    "staff.joined": "Joined the team",
-    "staff.removed": "Removed from the team",
-    "staff.role_changed": "Role changed",
-}
-
-# How a permission changed, in the activity pages' words ("Permission granted via ...").
-VIA = {
-    "billing_default": "billing default",
-    "permission_screen": "permission screen",
-    "client_hub": "Client Hub",
-    "all_channels": "“all numbers”",
-    "operator": "hub operator",
-}
 
 
 def partner_trail(
@@ -62,7 +38,3 @@ def _trail(
             raise NotFound("There is no such event in your activity.")
         query = query.where(AuditEvent.id < below)
     return session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)).all()
-
-
-def describe(event: AuditEvent) -> str:
-    return DESCRIPTIONS.get(event.type, event.type)

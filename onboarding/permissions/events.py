@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onboarding.models import AuditEvent, Client, Partner, WebhookOutbox
+from onboarding.permissions.payloads import Actor, data_of
 
 
 def record(
@@ -33,6 +34,8 @@ def record(
     )
     if client is not None:
         data = {"client_id": client.public_id, **data}
+    if "channel_id" in data:  # one vocabulary: a list, even for one channel
+        data["channel_ids"] = [data["channel_id"]]
     event = AuditEvent(
         partner_id=partner.id,
         client_id=client.id if client else None,
@@ -53,10 +56,12 @@ def iso8601(value: datetime) -> str:
 
 
 def as_document(event: AuditEvent) -> dict[str, Any]:
-    """`{id, type, created_at, data}`: an event in the feed and in a webhook body alike."""
+    """`{id, type, created_at, actor, data}`: an event in the feed and in a webhook body alike
+    (typed in `payloads.py`)."""
     return {
         "id": event.public_id,
         "type": event.type,
         "created_at": iso8601(event.created_at),
-        "data": event.data,
+        "actor": Actor.parse(event.actor).public().model_dump(),
+        "data": data_of(event),
     }
