@@ -122,17 +122,19 @@ def starting_point(session: Session, client_id: int, asked: PermissionRequest) -
 
 def own(session: Session, client_id: int, public_ids: set[str]) -> set[str]:
     """Those of `public_ids` that are the client's (a stale or forged id selects nothing)."""
-    if not public_ids:
-        return set()
+    return _among(session, select(Channel.public_id), client_id, public_ids)
+
+
+def _among(session: Session, query: Select[Any], client_id: int, public_ids: set[str]) -> set[str]:
+    """The rows of `query` (channel ids) among the client's `public_ids`, asked 900 at a time
+    (SQLite's bound-parameter limit)."""
     found: set[str] = set()
     chosen = sorted(public_ids)
     for start in range(0, len(chosen), 900):
+        batch = chosen[start : start + 900]
         found |= set(
             session.scalars(
-                select(Channel.public_id).where(
-                    Channel.client_id == client_id,
-                    Channel.public_id.in_(chosen[start : start + 900]),
-                )
+                query.where(Channel.client_id == client_id, Channel.public_id.in_(batch))
             )
         )
     return found
@@ -144,22 +146,8 @@ def selected(start: set[str], selection: Selection) -> set[str]:
 
 def shared_among(session: Session, client_id: int, public_ids: set[str]) -> set[str]:
     """Those of `public_ids` that are shared now: what an answer would take away."""
-    if not public_ids:
-        return set()
-    found: set[str] = set()
-    chosen = sorted(public_ids)
-    for start in range(0, len(chosen), 900):
-        found |= set(
-            session.scalars(
-                select(Channel.public_id)
-                .join(Permission, Permission.channel_id == Channel.id)
-                .where(
-                    Channel.client_id == client_id,
-                    Channel.public_id.in_(chosen[start : start + 900]),
-                )
-            )
-        )
-    return found
+    shared = select(Channel.public_id).join(Permission, Permission.channel_id == Channel.id)
+    return _among(session, shared, client_id, public_ids)
 
 
 def shared_numbers(session: Session, client_id: int, limit: int) -> tuple[list[str], int]:
