@@ -4,20 +4,22 @@ type added in `permissions/payloads.py` gets its label here."""
 
 from __future__ import annotations
 
-# What the screens call each event.
+from onboarding.refusals import N_
+
+# What the screens call each event (marked: a screen words it with `_()`).
 EVENTS = {
-    "client.created": "Client created",
-    "channel.created": "Number added",
-    "permission.granted": "Permission granted",
-    "permission.revoked": "Permission removed",
-    "api_key.created": "API key generated",
-    "channel.status_changed": "Status changed",
-    "webhook.test": "Test webhook sent",
-    "staff.invited": "Invited to the team",
-    "staff.invite_revoked": "Invitation withdrawn",
-    "staff.joined": "Joined the team",
-    "staff.removed": "Removed from the team",
-    "staff.role_changed": "Role changed",
+    "client.created": N_("Client created"),
+    "channel.created": N_("Number added"),
+    "permission.granted": N_("Permission granted"),
+    "permission.revoked": N_("Permission removed"),
+    "api_key.created": N_("API key generated"),
+    "channel.status_changed": N_("Status changed"),
+    "webhook.test": N_("Test webhook sent"),
+    "staff.invited": N_("Invited to the team"),
+    "staff.invite_revoked": N_("Invitation withdrawn"),
+    "staff.joined": N_("Joined the team"),
+    "staff.removed": N_("Removed from the team"),
+    "staff.role_changed": N_("Role changed"),
 }
 
 # How a permission changed ("Permission granted via ...").

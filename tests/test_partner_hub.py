@@ -26,6 +26,7 @@ from onboarding.models import (
     Channel,
     ChannelStatus,
     Client,
+    ClientUser,
     GrantedVia,
     LoginSession,
     OAuthClient,
@@ -39,6 +40,7 @@ from onboarding.partners.service import create_partner, create_partner_user
 from onboarding.permissions.keys import KeyOwner, channel_for_key
 from onboarding.permissions.service import grant
 from onboarding.security import hash_secret
+from onboarding.webhooks.delivery import deliver_due
 from tests.api import table_rows
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client
@@ -82,8 +84,24 @@ class World:
             "b_api_key": _first(db, PartnerApiKey.public_id, PartnerApiKey.partner_id, self.b.id),
             "b_oauth": _first(db, OAuthClient.client_id, OAuthClient.partner_id, self.b.id),
             "event": _first(db, AuditEvent.public_id, AuditEvent.partner_id, self.a.id),
+            "delivery": _delivered(db, self.a),
             "member": self.member.public_id,
         }
+
+
+def _first_delivery(db: Session, partner: Partner) -> WebhookOutbox:
+    row = db.scalars(
+        select(WebhookOutbox)
+        .where(WebhookOutbox.partner_id == partner.id)
+        .order_by(WebhookOutbox.id)
+    ).first()
+    assert row is not None
+    return row
+
+
+def _delivered(db: Session, partner: Partner) -> str:
+    """The event id of the partner's first webhook delivery, which the world delivered."""
+    return _first_delivery(db, partner).event.public_id
 
 
 def _first(db: Session, column: Any, owner: Any, partner_id: int) -> str:
@@ -141,6 +159,9 @@ def world(db: Session) -> World:
         other=other,
         b_channel=b_channel,
     )
+    db.flush()
+    row = _first_delivery(db, a)  # delivered: Resend may send it again
+    row.status, row.delivered_at = "delivered", utcnow()
     db.commit()
     return world
 
@@ -181,12 +202,19 @@ def follow(client: FlaskClient, response: TestResponse) -> str:
 # -- access control: one table per kind of refusal ------------------------------------------------
 
 PAGES = ["/hub/", "/hub/clients", "/hub/clients/{client}", "/hub/settings", "/hub/webhooks"]
-PAGES += ["/hub/activity", "/hub/team"]
+PAGES += ["/hub/activity", "/hub/team", "/hub/permission-link"]
+# Ask first (GET, owners only): each names the consequence of the POST below it.
+CONFIRMATIONS = [
+    f"/hub/settings/redirect-urls/remove?url={A_SECOND_URL}",
+    "/hub/settings/api-keys/{api_key}/revoke",
+    "/hub/settings/oauth-clients/{oauth}/revoke",
+    "/hub/settings/signing-secret",
+]
 # (path, form data, owner only)
 ACTIONS: list[tuple[str, dict[str, str], bool]] = [
     ("/hub/clients/{client}/channels/{shared}/api-key", {}, False),
     ("/hub/settings/webhook/test", {}, False),
-    ("/hub/settings/permission-link", {"redirect_url": REDIRECT_URL}, False),
+    ("/hub/webhooks/{delivery}/resend", {}, False),
     ("/hub/settings/redirect-urls", {"url": "https://a.example/new"}, True),
     ("/hub/settings/redirect-urls/remove", {"url": A_SECOND_URL}, True),
     ("/hub/settings/webhook", {"webhook_url": "https://a.example/other-hook"}, True),
@@ -214,14 +242,21 @@ FOREIGN: list[tuple[str, str, str, dict[str, str]]] = [
     ("owner", "post", "/hub/settings/api-keys/{b_api_key}/revoke", {}),
     ("owner", "post", "/hub/settings/oauth-clients/{b_oauth}/revoke", {}),
     ("owner", "post", "/hub/settings/redirect-urls/remove", {"url": B_URL}),
-    ("b_owner", "post", "/hub/settings/permission-link", {"client": "{client}"}),
-    ("b_owner", "post", "/hub/settings/permission-link", {"channels": "{shared}"}),
+    ("b_owner", "get", "/hub/settings/api-keys/{api_key}/revoke", {}),
+    ("b_owner", "get", "/hub/settings/oauth-clients/{oauth}/revoke", {}),
+    ("b_owner", "get", f"/hub/settings/redirect-urls/remove?url={REDIRECT_URL}", {}),
+    ("owner", "get", "/hub/settings/api-keys/{b_api_key}/revoke", {}),
+    ("owner", "get", "/hub/settings/oauth-clients/{b_oauth}/revoke", {}),
+    ("owner", "get", f"/hub/settings/redirect-urls/remove?url={B_URL}", {}),
+    ("b_owner", "get", "/hub/permission-link?client={client}", {}),
     (
         "owner",
-        "post",
-        "/hub/settings/permission-link",
-        {"client": "{client}", "channels": "{other}"},
+        "get",
+        "/hub/permission-link?client={client}&listed_for={client}&channels={other}&build=1"
+        f"&redirect_url={REDIRECT_URL}",
+        {},
     ),
+    ("b_owner", "post", "/hub/webhooks/{delivery}/resend", {}),
     ("b_owner", "get", "/hub/activity?before={event}", {}),
     ("b_owner", "post", "/hub/team/members/{member}/remove", {}),
     ("b_owner", "post", "/hub/team/members/{member}/role", {"role": "owner"}),
@@ -232,13 +267,13 @@ def _fill(template: str, ids: dict[str, str]) -> str:
     return template.format(**ids)
 
 
-@pytest.mark.parametrize("path", PAGES + [path for path, _, _ in ACTIONS])
+@pytest.mark.parametrize("path", PAGES + CONFIRMATIONS + [path for path, _, _ in ACTIONS])
 def test_every_page_and_action_needs_a_login(
     client: FlaskClient, db: Session, world: World, path: str
 ) -> None:
     path = _fill(path, world.ids(db))
     before = table_rows(db)
-    if path in _fill_all(PAGES, world.ids(db)):
+    if path in _fill_all(PAGES + CONFIRMATIONS, world.ids(db)):
         response = client.get(path)
     else:
         response = client.post(path, data={"csrf_token": token(client)})
@@ -261,6 +296,17 @@ def test_members_cannot_do_an_owners_tasks(
     assert response.status_code == 403
     assert "Only an owner of your partner account can do this." in response.text
     assert table_rows(db) == before
+
+
+@pytest.mark.parametrize("path", CONFIRMATIONS)
+def test_members_cannot_open_an_owners_confirmation(
+    client: FlaskClient, db: Session, world: World, path: str
+) -> None:
+    log_in(client, world.member)
+    response = client.get(_fill(path, world.ids(db)))
+    assert response.status_code == 403
+    assert "Only an owner of your partner account can do this." in response.text
+    assert '<form method="post"' not in response.text.split("</nav>", 1)[1]
 
 
 @pytest.mark.parametrize(("path", "data"), MEMBER_ACTIONS)
@@ -289,8 +335,6 @@ def test_another_partners_objects_are_not_found(
     if method == "get":
         response = client.get(_fill(path, ids))
     else:
-        if "permission-link" in path:
-            filled.setdefault("redirect_url", B_URL if who == "b_owner" else REDIRECT_URL)
         response = post(client, _fill(path, ids), filled)
     assert response.status_code == 404, response.text
     assert table_rows(db) == before
@@ -869,7 +913,7 @@ def test_members_see_settings_without_owner_controls(client: FlaskClient, world:
     for action in ("Add redirect URL", "Save webhook URL", "Rotate signing secret"):
         assert action not in html
     assert "Create API key" not in html and "Create OAuth client" not in html
-    assert "Build link" in html and "Send test event" in html
+    assert "Build a permission link" in html and "Send test event" in html
 
 
 def test_owner_sees_every_setting(client: FlaskClient, world: World) -> None:
@@ -883,7 +927,139 @@ def test_owner_sees_every_setting(client: FlaskClient, world: World) -> None:
     assert B_URL not in html
 
 
-# -- settings: the permission-link builder --------------------------------------------------------
+# -- ask first: the confirmation pages -----------------------------------------------------------
+
+
+def confirm_form(html: str) -> tuple[str, dict[str, str]]:
+    """The confirmation page's POST form: its action and its hidden fields, CSRF token included."""
+    section = html.split('class="panel confirm-page"', 1)[1]
+    form = re.search(r'<form method="post" action="([^"]+)"(.*?)</form>', section, re.S)
+    assert form, section
+    inputs = [
+        dict(re.findall(r'(\w+)="([^"]*)"', tag)) for tag in re.findall(r"<input[^>]*>", form[2])
+    ]
+    fields = {attrs["name"]: attrs["value"] for attrs in inputs if attrs.get("type") == "hidden"}
+    return form[1], {name: value.replace("&amp;", "&") for name, value in fields.items()}
+
+
+def consequences(html: str) -> str:
+    found = re.search(r'<ul class="consequences">(.*?)</ul>', html, re.S)
+    assert found, html
+    return re.sub(r"\s+", " ", found[1].replace("&#34;", '"'))
+
+
+def test_removing_a_redirect_url_asks_first_and_names_the_consequence(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.owner)
+    settings = client.get("/hub/settings").text
+    assert 'href="/hub/settings/redirect-urls/remove?url=' in settings
+    assert 'action="/hub/settings/redirect-urls/remove"' not in settings  # no one-click removal
+    before = table_rows(db)
+
+    page = client.get("/hub/settings/redirect-urls/remove", query_string={"url": A_SECOND_URL})
+
+    assert page.status_code == 200
+    said = consequences(page.text)
+    assert f"Clients sent back to {A_SECOND_URL} will see an error page" in said
+    assert "default" not in said and "only redirect URL" not in said
+    assert table_rows(db) == before
+    action, fields = confirm_form(page.text)
+    assert (action, fields["url"]) == ("/hub/settings/redirect-urls/remove", A_SECOND_URL)
+    response = client.post(action, data=fields)
+    assert f"Removed {A_SECOND_URL}" in flashes(follow(client, response))[0]
+    assert redirect_urls(db, world.a) == [REDIRECT_URL]
+
+
+def test_removing_the_default_and_the_only_redirect_url_say_so(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.owner)
+    default = client.get("/hub/settings/redirect-urls/remove", query_string={"url": REDIRECT_URL})
+    assert f"It is your default: links without a redirect_url send clients to {A_SECOND_URL}" in (
+        consequences(default.text)
+    )
+    post(client, "/hub/settings/redirect-urls/remove", {"url": A_SECOND_URL})
+    only = client.get("/hub/settings/redirect-urls/remove", query_string={"url": REDIRECT_URL})
+    assert "the permission screen refuses every request until you add one" in consequences(
+        only.text
+    )
+
+
+def test_an_unregistered_redirect_url_has_no_confirmation(
+    client: FlaskClient, world: World
+) -> None:
+    log_in(client, world.owner)
+    page = client.get("/hub/settings/redirect-urls/remove?url=https://a.example/never")
+    assert page.status_code == 404
+    assert "This redirect URL is not registered." in page.text
+
+
+def test_revoking_an_api_key_asks_first_and_names_the_key(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    key_id = world.ids(db)["api_key"]
+    prefix = db.scalars(select(PartnerApiKey.prefix).where(PartnerApiKey.public_id == key_id))
+    log_in(client, world.owner)
+    assert f'href="/hub/settings/api-keys/{key_id}/revoke"' in client.get("/hub/settings").text
+
+    page = client.get(f"/hub/settings/api-keys/{key_id}/revoke")
+
+    said = consequences(page.text)
+    assert f"Integrations using key {prefix.one()}… stop working at once" in said
+    assert "It is your last active API key." in said
+    headers = {"X-API-Key": world.a_api_key}
+    assert client.get(f"/api/v1/partners/{world.a.public_id}", headers=headers).status_code == 200
+    action, fields = confirm_form(page.text)
+    follow(client, client.post(action, data=fields))
+    assert client.get(f"/api/v1/partners/{world.a.public_id}", headers=headers).status_code == 401
+    # Revoked: nothing left to ask about.
+    assert client.get(f"/hub/settings/api-keys/{key_id}/revoke").status_code == 404
+
+
+def test_revoking_an_oauth_client_asks_first(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    oauth = world.ids(db)["oauth"]
+    log_in(client, world.owner)
+    page = client.get(f"/hub/settings/oauth-clients/{oauth}/revoke")
+    said = consequences(page.text)
+    assert "Its access tokens stop working at once" in said and oauth in said
+    action, fields = confirm_form(page.text)
+    follow(client, client.post(action, data=fields))
+    db.expire_all()
+    stored = db.scalars(select(OAuthClient).where(OAuthClient.client_id == oauth)).one()
+    assert stored.revoked_at is not None
+
+
+@pytest.mark.parametrize("at_once", [False, True])
+def test_rotating_the_signing_secret_asks_first_and_names_the_overlap(
+    client: FlaskClient, db: Session, world: World, at_once: bool
+) -> None:
+    old = world.a.signing_secret
+    log_in(client, world.owner)
+    settings = client.get("/hub/settings").text
+    assert '<form method="get" action="/hub/settings/signing-secret">' in settings
+
+    page = client.get(
+        "/hub/settings/signing-secret", query_string={"at_once": "y"} if at_once else {}
+    )
+
+    said = consequences(page.text)
+    assert "Permission callbacks are signed with the new secret at once" in said
+    assert ("stop using the current secret at once" in said) is at_once
+    assert ("The current secret stays valid for the overlap, until" in said) is not at_once
+    db.expire_all()
+    assert db.get_one(Partner, world.a.id).signing_secret == old
+    action, fields = confirm_form(page.text)
+    assert ("at_once" in fields) is at_once
+    response = client.post(action, data=fields)
+    assert "The signing secret was rotated." in flashes(response.text)
+    db.expire_all()
+    assert (db.get_one(Partner, world.a.id).previous_signing_secret == old) is not at_once
+
+
+# -- the permission-link builder -----------------------------------------------------------------
 
 
 def built_link(html: str) -> dict[str, str]:
@@ -898,68 +1074,133 @@ def built_link(html: str) -> dict[str, str]:
     return query
 
 
-def test_builder_makes_a_link_for_a_clients_channels(
+def checkboxes(html: str) -> list[str]:
+    return re.findall(r'<input type="checkbox" name="channels" value="([^"]+)"', html)
+
+
+def build(browser: FlaskClient, **args: Any) -> TestResponse:
+    """The builder's GET form, sent with its Build link button (`client` is the form's field)."""
+    return browser.get("/hub/permission-link", query_string={"build": "1", **args})
+
+
+def client_email(db: Session, customer: Client) -> str:
+    return db.scalars(select(ClientUser.email).where(ClientUser.client_id == customer.id)).one()
+
+
+def test_builder_lists_the_chosen_clients_numbers_as_checkboxes(
     client: FlaskClient, db: Session, world: World
 ) -> None:
     log_in(client, world.member)
-    channels = f"{world.shared.public_id}, {world.missing.public_id}"
-    response = post(
+    first = client.get("/hub/permission-link").text
+    assert '<form method="get" action="/hub/permission-link"' in first
+    assert checkboxes(first) == []
+    assert world.client.name in first and world.other_client.name in first
+
+    page = client.get(f"/hub/permission-link?client={world.client.public_id}&show=1").text
+
+    ids = [world.shared.public_id, world.missing.public_id, world.pending.public_id]
+    assert checkboxes(page) == ids
+    assert world.other.public_id not in page
+
+
+def test_builder_makes_a_link_for_the_chosen_client_and_ticked_numbers(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.member)
+    customer = world.client.public_id
+    response = build(
         client,
-        "/hub/settings/permission-link",
-        {
-            "client": world.client.public_id,
-            "channels": channels,
-            "redirect_url": A_SECOND_URL,
-            "state": "order 42 & more",
-        },
+        client=customer,
+        listed_for=customer,
+        channels=[world.shared.public_id, world.missing.public_id],
+        redirect_url=A_SECOND_URL,
+        state="order 42 & more",
     )
     assert response.status_code == 200
-    assert "Permission link ready: copy it below." in flashes(response.text)
     assert built_link(response.text) == {
         "redirect_url": A_SECOND_URL,
+        "email": client_email(db, world.client),
         "channels": f"[{world.shared.public_id},{world.missing.public_id}]",
         "state": "order 42 & more",
     }
     assert 'data-copy="#built-link"' in response.text
+    assert checkboxes(response.text) == [
+        world.shared.public_id,
+        world.missing.public_id,
+        world.pending.public_id,
+    ]
+    assert response.text.count(" checked>") == 2  # the ticks stay
 
 
-def test_builder_without_client_or_channels(client: FlaskClient, world: World) -> None:
+def test_the_client_choice_changes_the_link(client: FlaskClient, db: Session, world: World) -> None:
     log_in(client, world.owner)
-    response = post(client, "/hub/settings/permission-link", {"redirect_url": REDIRECT_URL})
-    assert built_link(response.text) == {"redirect_url": REDIRECT_URL}
+    for_one = built_link(build(client, client=world.client.public_id).text)
+    other = world.other_client.public_id
+    # The numbers ticked under the first client's list are not carried to the other client.
+    changed = build(
+        client, client=other, listed_for=world.client.public_id, channels=world.shared.public_id
+    )
+    for_other = built_link(changed.text)
+    anyone = built_link(build(client).text)
+
+    assert for_one["email"] == client_email(db, world.client)
+    assert for_other == {
+        "redirect_url": REDIRECT_URL,
+        "email": client_email(db, world.other_client),
+    }
+    assert "You chose another client" in changed.text
+    assert checkboxes(changed.text) == [world.other.public_id]
+    assert anyone == {"redirect_url": REDIRECT_URL}
 
 
 @pytest.mark.parametrize(
-    ("data", "message"),
+    ("args", "message"),
     [
         ({"redirect_url": "https://evil.example/cb"}, "is not one that"),
         ({"redirect_url": REDIRECT_URL, "state": "x" * 513}, "Field cannot be longer than 512"),
     ],
 )
 def test_builder_refuses_invalid_input(
-    client: FlaskClient, world: World, data: dict[str, str], message: str
+    client: FlaskClient, world: World, args: dict[str, str], message: str
 ) -> None:
     log_in(client, world.owner)
-    response = post(client, "/hub/settings/permission-link", data)
+    response = build(client, **args)
     assert response.status_code == 400
     assert message in response.text
     assert 'id="built-link"' not in response.text
 
 
+def test_client_page_opens_the_builder_for_its_client(client: FlaskClient, world: World) -> None:
+    log_in(client, world.member)
+    html = client.get(f"/hub/clients/{world.client.public_id}").text
+    assert f'href="/hub/permission-link?client={world.client.public_id}&amp;show=1"' in html
+
+
 # -- webhook deliveries ---------------------------------------------------------------------------
 
 
-def test_webhook_log_shows_each_attempt(client: FlaskClient, db: Session, world: World) -> None:
-    event = db.scalars(
-        select(AuditEvent).where(AuditEvent.partner_id == world.a.id).order_by(AuditEvent.id)
-    ).first()
-    assert event is not None
-    row = db.scalars(select(WebhookOutbox).where(WebhookOutbox.event_id == event.id)).one()
-    row.status, row.attempts = "delivered", 2
-    row.delivered_at = utcnow()
+def outbox_row(db: Session, event_id: str) -> WebhookOutbox:
+    db.expire_all()
+    return db.scalars(
+        select(WebhookOutbox).join(WebhookOutbox.event).where(AuditEvent.public_id == event_id)
+    ).one()
+
+
+def delivery_article(html: str, event_id: str) -> str:
+    found = re.search(rf'<article class="panel delivery" id="{event_id}".*?</article>', html, re.S)
+    assert found, f"no delivery {event_id}"
+    return found[0]
+
+
+def test_webhook_log_shows_each_attempt_payload_and_client(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    event_id = world.ids(db)["delivery"]
+    row = outbox_row(db, event_id)
+    row.attempts = 2
     db.add_all(
         [
-            WebhookAttempt(outbox_id=row.id, url=WEBHOOK_URL, error="ConnectionError: refused"),
+            WebhookAttempt(outbox_id=row.id, url=WEBHOOK_URL, error="could not connect"),
             WebhookAttempt(outbox_id=row.id, url=WEBHOOK_URL, status_code=204, duration_ms=87),
         ]
     )
@@ -970,13 +1211,99 @@ def test_webhook_log_shows_each_attempt(client: FlaskClient, db: Session, world:
 
     log_in(client, world.member)
     html = client.get("/hub/webhooks").text
-    assert f"<code>{event.type}</code>" in html and event.public_id in html
-    assert '<span class="status delivered">Delivered</span>' in html
-    assert "ConnectionError: refused" in html
-    assert "HTTP 204" in html and "87 ms" in html
-    assert "2 attempts" in html
+    article = delivery_article(html, event_id)
+    event = row.event
+    assert f"<code>{event.type}</code>" in article
+    assert '<span class="status delivered">Delivered ' in article
+    assert "could not connect" in article and "HTTP 204" in article and "87 ms" in article
+    assert "<summary>Payload</summary>" in article
+    assert f"&#34;id&#34;: &#34;{event_id}&#34;" in article  # pretty JSON, escaped
+    assert world.client.name in article
+    assert "Resend" in article
     assert b_event.public_id not in html
     assert WEBHOOK_URL in html
+
+
+def test_a_failed_delivery_reads_failed_not_pending(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    event_id = world.ids(db)["delivery"]
+    row = outbox_row(db, event_id)
+    row.status, row.attempts, row.delivered_at = "failed", 19, None
+    retrying = db.scalars(
+        select(WebhookOutbox)
+        .where(WebhookOutbox.partner_id == world.a.id, WebhookOutbox.status == "pending")
+        .order_by(WebhookOutbox.id)
+    ).first()
+    assert retrying is not None
+    retrying.attempts = 1
+    db.add(WebhookAttempt(outbox_id=retrying.id, url=WEBHOOK_URL, status_code=500))
+    db.commit()
+
+    log_in(client, world.member)
+    html = client.get("/hub/webhooks").text
+
+    failed = delivery_article(html, event_id)
+    assert '<span class="status failed">Failed after 19 attempts</span>' in failed
+    assert "Pending" not in failed
+    again = delivery_article(html, retrying.event.public_id)
+    assert '<span class="status failed">Failed 1 time, retrying at ' in again
+    assert "Resend" not in again  # already on its way
+
+
+def test_resend_queues_the_delivery_again_and_the_worker_sends_it(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    event_id = world.ids(db)["delivery"]
+    log_in(client, world.member)
+    page = client.get("/hub/webhooks").text
+    assert f'action="/hub/webhooks/{event_id}/resend"' in delivery_article(page, event_id)
+
+    response = post(client, f"/hub/webhooks/{event_id}/resend")
+
+    assert response.headers["Location"] == f"/hub/webhooks#{event_id}"
+    html = follow(client, response)
+    assert "Queued to be sent again" in flashes(html)[0]
+    assert outbox_row(db, event_id).status == "pending"
+    sent: list[bytes] = []
+    deliver_due(db, post=lambda url, body, headers, deadline: sent.append(body) or 204)
+    assert event_id.encode() in sent[0]
+    row = outbox_row(db, event_id)
+    assert row.status == "delivered"
+    assert (
+        len(db.scalars(select(WebhookAttempt).where(WebhookAttempt.outbox_id == row.id)).all()) == 1
+    )
+    article = delivery_article(client.get("/hub/webhooks").text, event_id)
+    assert "HTTP 204" in article
+
+
+def test_resending_a_pending_delivery_is_refused(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    pending = db.scalars(
+        select(WebhookOutbox).where(
+            WebhookOutbox.partner_id == world.a.id, WebhookOutbox.status == "pending"
+        )
+    ).first()
+    assert pending is not None
+    log_in(client, world.owner)
+    before = table_rows(db)
+    response = post(client, f"/hub/webhooks/{pending.event.public_id}/resend")
+    assert response.status_code == 409
+    assert "is still pending" in response.text
+    assert table_rows(db) == before
+
+
+def test_webhook_log_is_paginated(client: FlaskClient, db: Session, world: World) -> None:
+    for _ in range(30):
+        make_channel(db, world.client)  # each a channel.created delivery
+    db.commit()
+    log_in(client, world.owner)
+    first = client.get("/hub/webhooks").text
+    assert first.count('<article class="panel delivery"') == 25
+    assert 'href="/hub/webhooks?page=2"' in first
+    second = client.get("/hub/webhooks?page=2").text
+    assert second.count('<article class="panel delivery"') >= 5
 
 
 def test_webhook_log_empty_state(client: FlaskClient, db: Session) -> None:

@@ -440,21 +440,20 @@ def link_fields(html: str) -> list[str]:
 
 
 def test_partner_hub_links_are_signed(client: FlaskClient, db: Session) -> None:
-    """The builder in Settings and the link beside a Missing channel."""
+    """The link builder and the link beside a Missing channel."""
     partner = make_partner(db)
     customer = make_client(db, partner)[0]
     channel = make_channel(db, customer)
     hub_login(client, db, partner)
-    page = client.get("/hub/settings").text
-
-    built = client.post(
-        "/hub/settings/permission-link",
-        data={
-            "csrf_token": csrf_token(page),
+    built = client.get(
+        "/hub/permission-link",
+        query_string={
             "client": customer.public_id,
+            "listed_for": customer.public_id,
             "channels": channel.public_id,
             "redirect_url": REDIRECT_URL,
             "state": "order 42 & more",
+            "build": "1",
         },
     )
     on_client_page = link_fields(client.get(f"/hub/clients/{customer.public_id}").text)

@@ -31,7 +31,7 @@ from onboarding.consent.guard import consent_url, load_flow, refuse_flow
 from onboarding.db import get_session
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import ClientUser, Partner, PartnerUser
-from onboarding.pages import error_page
+from onboarding.pages import error_page, word, worded
 from onboarding.partners import team
 
 bp = Blueprint("accounts", __name__)
@@ -229,7 +229,7 @@ def accept_invite(token: str) -> ResponseReturnValue:
     try:
         invite = team.open_invite(session, token)
     except team.InviteUnusable as error:
-        return error_page(400, "This invitation can't be used", str(error))
+        return error_page(400, _("This invitation can't be used"), worded(error))
     partner = session.get_one(Partner, invite.partner_id)
     form = AcceptInviteForm()
     if form.validate_on_submit():
@@ -237,13 +237,13 @@ def accept_invite(token: str) -> ResponseReturnValue:
             user = team.accept_invite(session, token, password=form.password.data)
         except InvalidInput as error:
             session.rollback()
-            form.password.errors.append(str(error))
+            form.password.errors.append(worded(error))
         except team.InviteUnusable as error:
-            return error_page(400, "This invitation can't be used", str(error))
+            return error_page(400, _("This invitation can't be used"), worded(error))
         except Conflict as error:
-            return error_page(409, "This invitation can't be used", str(error))
+            return error_page(409, _("This invitation can't be used"), worded(error))
         except IntegrityError:  # the same address joined a moment ago
-            return error_page(409, "This invitation can't be used", team.EMAIL_HAS_LOGIN)
+            return error_page(409, _("This invitation can't be used"), word("team.email_has_login"))
         else:
             log_in(user)
             session.commit()

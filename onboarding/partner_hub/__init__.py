@@ -11,6 +11,6 @@ from flask import Blueprint
 bp = Blueprint("partner_hub", __name__, url_prefix="/hub")
 
 # The modules add their routes to `bp` when imported (Flask's "package" pattern).
-from onboarding.partner_hub import account, settings, team, views  # noqa: E402, F401
+from onboarding.partner_hub import account, confirm, links, settings, team, views  # noqa: E402, F401
 
 __all__ = ["bp"]

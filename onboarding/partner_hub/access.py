@@ -8,6 +8,8 @@ from typing import Concatenate, ParamSpec
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,7 @@ from onboarding.errors import (
     PermissionMissing,
 )
 from onboarding.models import Channel, Client, Partner, PartnerUser
+from onboarding.pages import worded
 from onboarding.partners.service import require_owner
 
 P = ParamSpec("P")
@@ -33,14 +36,14 @@ View = Callable[Concatenate[PartnerUser, P], ResponseReturnValue]
 login_required = partner_user_required
 
 # Titles, most specific first (ChannelNotRunning is a Conflict); the status is the error's own.
-REFUSALS: list[tuple[type[DomainError], str]] = [
-    (ChannelNotRunning, "Not possible right now"),
-    (PermissionMissing, "Permission missing"),
-    (NotAllowed, "Not allowed"),
-    (Conflict, "Not possible right now"),
-    (NotFound, "Not found"),
-    (ForeignChannel, "Not found"),
-    (InvalidInput, "That did not work"),
+REFUSALS: list[tuple[type[DomainError], LazyString]] = [
+    (ChannelNotRunning, _l("Not possible right now")),
+    (PermissionMissing, _l("Permission missing")),
+    (NotAllowed, _l("Not allowed")),
+    (Conflict, _l("Not possible right now")),
+    (NotFound, _l("Not found")),
+    (ForeignChannel, _l("Not found")),
+    (InvalidInput, _l("That did not work")),
 ]
 
 
@@ -58,15 +61,15 @@ def owner_required(view: View[P]) -> View[P]:
 def refusal_page(error: DomainError) -> ResponseReturnValue:
     """A refused request: rolled back, shown on a hub page with the domain's own reason."""
     get_session().rollback()
-    title = next((t for kind, t in REFUSALS if isinstance(error, kind)), "")
+    title = next((t for kind, t in REFUSALS if isinstance(error, kind)), _l("That did not work"))
     # Another client's number answers as one that does not exist (the API says 400 for it).
     status = 404 if isinstance(error, ForeignChannel) else error.status
     section, back = _came_from(found=not isinstance(error, NotFound))
     return render_template(
         "partner_hub/error.html",
         status=status,
-        title=title or "That did not work",
-        error=error,
+        title=str(title),
+        error=worded(error),
         section=section,
         back=back,
     ), status
@@ -97,7 +100,7 @@ def own_client(session: Session, partner: Partner, public_id: str) -> Client:
         select(Client).where(Client.public_id == public_id, Client.partner_id == partner.id)
     )
     if client is None:
-        raise NotFound("There is no such client among yours.")
+        raise NotFound("client.unknown")
     return client
 
 
@@ -107,7 +110,7 @@ def own_channel(session: Session, client: Client, public_id: str) -> Channel:
         select(Channel).where(Channel.public_id == public_id, Channel.client_id == client.id)
     )
     if channel is None:
-        raise NotFound("This client has no such number.")
+        raise NotFound("channel.unknown")
     return channel
 
 
@@ -124,9 +127,5 @@ def own_channels(
         query = query.where(Channel.client_id == client.id)
     found = list(session.scalars(query))
     if len(found) != len(set(public_ids)):
-        raise NotFound(
-            "A channel id is not one of this client's numbers."
-            if client
-            else "A channel id is not one of your clients' numbers."
-        )
+        raise NotFound("channel.not_this_clients" if client else "channel.not_your_clients")
     return found

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    Form,
     HiddenField,
     PasswordField,
     SelectField,
@@ -65,18 +66,11 @@ class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLES)
 
 
-class LinkForm(FlaskForm):
-    """The permission-link builder; choices are the partner's own, filled in by the view."""
+class LinkForm(Form):
+    """The permission-link builder, a GET form (no CSRF: it changes nothing); choices are the
+    partner's own, filled in by the view. The numbers are checkboxes the template lists."""
 
-    client = SelectField(_l("Client (optional)"), choices=[], validate_choice=False)
-    channels = StringField(
-        _l("Channel ids (optional)"),
-        validators=[Length(max=5000)],
-        description=_l(
-            "Comma-separated, e.g. ch_abc, ch_def: these numbers are ticked already. "
-            "Each client's page lists its channel ids."
-        ),
-    )
+    client = SelectField(_l("Client"), choices=[], validate_choice=False)
     redirect_url = SelectField(_l("Return to"), choices=[], validate_choice=False)
     state = StringField(
         _l("State (optional)"),

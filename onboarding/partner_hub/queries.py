@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from onboarding.activity import Row, for_partner
 from onboarding.clients.service import search_condition
@@ -21,6 +22,8 @@ from onboarding.models import (
     WebhookOutbox,
 )
 from onboarding.permissions.audit import client_trail, partner_trail
+from onboarding.permissions.events import as_document
+from onboarding.webhooks import deliveries
 
 PER_PAGE = 25
 T = TypeVar("T")
@@ -74,29 +77,61 @@ def number_counts(session: Session, clients: Sequence[Client]) -> dict[int, Numb
 
 
 @dataclass(frozen=True)
-class Delivery:
-    row: WebhookOutbox
-    attempts: list[WebhookAttempt]
+class LogEntry:
+    """One delivery as the webhook log shows it: the domain's delivery (row, event, attempts),
+    the client it concerns and the payload it sends, pretty-printed."""
+
+    delivery: deliveries.Delivery
+    client: Client | None
+    payload: str
+
+    @property
+    def row(self) -> WebhookOutbox:
+        return self.delivery.row
+
+    @property
+    def attempts(self) -> list[WebhookAttempt]:
+        return self.delivery.attempts
+
+    @property
+    def failed_attempts(self) -> int:
+        return sum(not ok(attempt) for attempt in self.attempts)
+
+    @property
+    def phase(self) -> str:
+        """delivered, failed, retrying (pending after a failed attempt), resent (pending after a
+        delivered one) or pending (not attempted yet)."""
+        if self.row.status != "pending":
+            return self.row.status
+        if not self.attempts:
+            return "pending"
+        return "resent" if ok(self.attempts[-1]) else "retrying"
 
 
-def deliveries(session: Session, partner: Partner, number: int) -> Page[Delivery]:
-    """The partner's outbox, newest first, each row with its attempts in the order made."""
-    page = _page(
-        session,
-        select(WebhookOutbox)
-        .where(WebhookOutbox.partner_id == partner.id)
-        .options(selectinload(WebhookOutbox.event))
-        .order_by(WebhookOutbox.id.desc()),
-        number,
-    )
-    attempts: dict[int, list[WebhookAttempt]] = {row.id: [] for row in page.items}
-    for attempt in session.scalars(
-        select(WebhookAttempt)
-        .where(WebhookAttempt.outbox_id.in_(attempts))
-        .order_by(WebhookAttempt.id)
-    ):
-        attempts[attempt.outbox_id].append(attempt)
-    items = [Delivery(row=row, attempts=attempts[row.id]) for row in page.items]
+def ok(attempt: WebhookAttempt) -> bool:
+    return attempt.status_code is not None and 200 <= attempt.status_code < 300
+
+
+def webhook_log(session: Session, partner: Partner, number: int) -> Page[LogEntry]:
+    """The partner's deliveries, newest first: the same domain query the API's log reads."""
+    query = deliveries.deliveries_query(partner).order_by(WebhookOutbox.id.desc())
+    page = _page(session, query, number)
+    found = deliveries.with_attempts(session, page.items)
+    ids = {d.event.client_id for d in found if d.event.client_id is not None}
+    clients = {
+        client.id: client
+        for client in session.scalars(
+            select(Client).where(Client.id.in_(ids), Client.partner_id == partner.id)
+        )
+    }
+    items = [
+        LogEntry(
+            delivery=d,
+            client=clients.get(d.event.client_id) if d.event.client_id else None,
+            payload=json.dumps(as_document(d.event), indent=2, ensure_ascii=False),
+        )
+        for d in found
+    ]
     return Page(items=items, number=page.number, has_next=page.has_next)
 
 

@@ -1,29 +1,27 @@
 """Integration settings: partner id, redirect URLs, webhooks and signing secret, Partner API
-credentials, and the permission-link builder. Secrets made here are shown once, in the response
-to the POST that made them, and never again."""
+credentials. Secrets made here are shown once, in the response to the POST that made them, and
+never again. The irreversible actions are asked first (`confirm.py`); the permission-link builder
+is `links.py`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import Field
 
-from onboarding.consent.links import permission_link
 from onboarding.db import get_session, utcnow
 from onboarding.errors import Conflict, InvalidInput
-from onboarding.models import Client, PartnerUser
+from onboarding.models import PartnerUser
+from onboarding.pages import word, worded
 from onboarding.partner_hub import bp
-from onboarding.partner_hub.access import login_required, own_channels, own_client, owner_required
+from onboarding.partner_hub.access import login_required, owner_required
 from onboarding.partner_hub.forms import (
     EmptyForm,
-    LinkForm,
     RedirectUrlForm,
     RemoveRedirectUrlForm,
     RotateSecretForm,
@@ -32,8 +30,6 @@ from onboarding.partner_hub.forms import (
 from onboarding.partner_hub.views import check_form
 from onboarding.partners import service as partners
 from onboarding.webhooks import service as webhooks
-
-MAX_LINK_CLIENTS = 500  # the builder's client list: the newest this many
 
 
 @dataclass(frozen=True)
@@ -49,7 +45,6 @@ class Shown:
 class Forms:
     redirect: RedirectUrlForm = field(default_factory=lambda: RedirectUrlForm(formdata=None))
     webhook: WebhookUrlForm | None = None
-    link: LinkForm | None = None
 
 
 @bp.get("/settings")
@@ -63,7 +58,6 @@ def _settings(
     *,
     forms: Forms | None = None,
     shown: Shown | None = None,
-    link: str | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
     session = get_session()
@@ -78,12 +72,9 @@ def _settings(
         "partner_hub/settings.html",
         partner=partner,
         redirect_form=forms.redirect,
-        remove_form=RemoveRedirectUrlForm(formdata=None),
         webhook_form=webhook_form,
-        rotate_form=RotateSecretForm(formdata=None),
+        rotate_form=RotateSecretForm(formdata=None, meta={"csrf": False}),
         button=EmptyForm(formdata=None),
-        link_form=forms.link or _link_form(user, formdata=None),
-        link=link,
         shown=shown,
         api_keys=partners.api_keys(session, partner),
         oauth_clients=partners.oauth_clients(session, partner),
@@ -104,7 +95,7 @@ def _commit_or_explain(field: Field) -> bool:
         session.commit()
     except IntegrityError:
         session.rollback()
-        field.errors.append("This changed at the same moment elsewhere. Reload and try again.")
+        field.errors.append(word("form.changed_meanwhile"))
         return False
     return True
 
@@ -122,7 +113,7 @@ def add_redirect_url(user: PartnerUser) -> ResponseReturnValue:
             partners.add_redirect_url(user.partner, form.url.data)
         except (InvalidInput, Conflict) as error:
             get_session().rollback()
-            form.url.errors.append(str(error))
+            form.url.errors.append(worded(error))
         else:
             if _commit_or_explain(form.url):
                 flash(_("Registered %(url)s.", url=form.url.data), "success")
@@ -158,7 +149,7 @@ def set_webhook_url(user: PartnerUser) -> ResponseReturnValue:
             webhooks.set_webhook_url(get_session(), user.partner, url)
         except InvalidInput as error:
             get_session().rollback()
-            form.webhook_url.errors.append(str(error))
+            form.webhook_url.errors.append(worded(error))
         else:
             get_session().commit()
             flash(_("Webhook URL saved.") if url else _("Webhook URL removed: no events are sent."))
@@ -189,12 +180,15 @@ def rotate_signing_secret(user: PartnerUser) -> ResponseReturnValue:
     session.commit()
     flash(_("The signing secret was rotated."), "success")
     note = (
-        "Webhooks and callbacks are signed with it from now on; the old secret no longer works."
+        _("Webhooks and callbacks are signed with it from now on; the old secret no longer works.")
         if form.at_once.data
-        else "Callbacks are signed with it from now on; webhooks carry a second signature with "
-        "the old secret for 24 hours, so you can switch without missing any."
+        else _(
+            "Callbacks are signed with it from now on; webhooks carry a second signature with "
+            "the old secret for 24 hours, so you can switch without missing any."
+        )
     )
-    return _settings(user, shown=Shown("New signing secret", [("Signing secret", secret)], note))
+    shown = Shown(_("New signing secret"), [(_("Signing secret"), secret)], note)
+    return _settings(user, shown=shown)
 
 
 # -- Partner API credentials ----------------------------------------------------------------------
@@ -210,9 +204,9 @@ def create_api_key(user: PartnerUser) -> ResponseReturnValue:
     session.commit()
     flash(_("API key %(prefix)s… created.", prefix=key.prefix), "success")
     shown = Shown(
-        "New Partner API key",
-        [("API key", secret)],
-        "Send it as the X-API-Key header. Copy it now: it is shown only once.",
+        _("New Partner API key"),
+        [(_("API key"), secret)],
+        _("Send it as the X-API-Key header. Copy it now: it is shown only once."),
     )
     return _settings(user, shown=shown, status=201)
 
@@ -238,10 +232,12 @@ def create_oauth_client(user: PartnerUser) -> ResponseReturnValue:
     session.commit()
     flash(_("OAuth client %(id)s created.", id=client.client_id), "success")
     shown = Shown(
-        "New OAuth client",
-        [("Client id", client.client_id), ("Client secret", secret)],
-        "Exchange them for access tokens at POST /api/v1/token (client credentials). "
-        "Copy the secret now: it is shown only once.",
+        _("New OAuth client"),
+        [(_("Client id"), client.client_id), (_("Client secret"), secret)],
+        _(
+            "Exchange them for access tokens at POST /api/v1/token (client credentials). "
+            "Copy the secret now: it is shown only once."
+        ),
     )
     return _settings(user, shown=shown, status=201)
 
@@ -258,43 +254,3 @@ def revoke_oauth_client(user: PartnerUser, client_id: str) -> ResponseReturnValu
         "success",
     )
     return _back("oauth-clients")
-
-
-# -- the permission-link builder ------------------------------------------------------------------
-
-
-def _link_form(user: PartnerUser, **kwargs: Any) -> LinkForm:
-    form = LinkForm(**kwargs)
-    clients = get_session().execute(
-        select(Client.public_id, Client.name)
-        .where(Client.partner_id == user.partner.id)
-        .order_by(Client.id.desc())
-        .limit(MAX_LINK_CLIENTS)
-    )
-    form.client.choices = [("", _("Any client"))] + [(pid, name) for pid, name in clients]
-    form.redirect_url.choices = [(entry.url, entry.url) for entry in user.partner.redirect_urls]
-    return form
-
-
-@bp.post("/settings/permission-link")
-@login_required
-def build_permission_link(user: PartnerUser) -> ResponseReturnValue:
-    form = _link_form(user)
-    if not form.validate_on_submit():
-        return _settings(user, forms=Forms(link=form), status=400)
-    session = get_session()
-    client = own_client(session, user.partner, form.client.data) if form.client.data else None
-    ids = [part.strip() for part in (form.channels.data or "").split(",") if part.strip()]
-    channels = own_channels(session, user.partner, ids, client)
-    params = {"redirect_url": form.redirect_url.data}
-    if channels:
-        params["channels"] = f"[{','.join(ids)}]"
-    if form.state.data:
-        params["state"] = form.state.data
-    try:
-        link = permission_link(user.partner, params)
-    except InvalidInput as error:
-        form.state.errors.append(str(error))
-        return _settings(user, forms=Forms(link=form), status=400)
-    flash(_("Permission link ready: copy it below."), "success")
-    return _settings(user, forms=Forms(link=form), link=link)

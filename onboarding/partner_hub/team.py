@@ -15,6 +15,7 @@ from onboarding.accounts import limits
 from onboarding.db import get_session
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import PartnerUser
+from onboarding.pages import worded
 from onboarding.partner_hub import bp
 from onboarding.partner_hub.access import login_required, owner_required
 from onboarding.partner_hub.forms import EmptyForm, InviteForm, RoleForm
@@ -41,11 +42,11 @@ def invite(user: PartnerUser) -> ResponseReturnValue:
         limits.spend("invite_per_partner", user.partner.public_id)
         new = staff.invite(session, user, email=form.email.data, role=form.role.data)
     except limits.TooManyRequests as refused:
-        form.email.errors.append(str(refused))
+        form.email.errors.append(worded(refused))
         return _team(user, form, status=429, headers={"Retry-After": str(refused.retry_after)})
     except (InvalidInput, Conflict) as error:
         session.rollback()
-        form.email.errors.append(str(error))
+        form.email.errors.append(worded(error))
         return _team(user, form, status=error.status)
     delivery = mail.send_after_commit(
         session,
@@ -121,7 +122,7 @@ def remove_member(user: PartnerUser, user_id: str) -> ResponseReturnValue:
 def change_role(user: PartnerUser, user_id: str) -> ResponseReturnValue:
     form = RoleForm()
     if not form.validate_on_submit():
-        raise InvalidInput("Choose owner or member.")
+        raise InvalidInput("team.choose_role")
     session = get_session()
     changed = staff.set_role(session, user, user_id, form.role.data)
     session.commit()

@@ -10,7 +10,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from onboarding import i18n
 from onboarding.auth.session import current_partner_user, log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
 from onboarding.clients.numbers import from_args
@@ -18,7 +17,9 @@ from onboarding.clients.service import verified_clients
 from onboarding.consent.links import permission_link
 from onboarding.db import get_session
 from onboarding.errors import DomainError, InvalidInput
+from onboarding.labels import event_label
 from onboarding.models import ApiKey, Channel, Client, PartnerUser, Side
+from onboarding.pages import word, worded
 from onboarding.partner_hub import bp
 from onboarding.partner_hub.access import (
     login_required,
@@ -27,10 +28,11 @@ from onboarding.partner_hub.access import (
     refusal_page,
 )
 from onboarding.partner_hub.forms import EmptyForm, LoginForm
-from onboarding.partner_hub.queries import activity, deliveries, find_clients, number_counts
+from onboarding.partner_hub.queries import activity, find_clients, number_counts, webhook_log
 from onboarding.partners.service import may_administer
 from onboarding.permissions.keys import can_generate, generate_api_key, live_keys
 from onboarding.permissions.service import is_shared
+from onboarding.webhooks import deliveries
 
 MAX_PAGE = 10_000  # deeper than any real list; keeps OFFSET bounded
 
@@ -55,7 +57,7 @@ def _layout() -> dict[str, Any]:
         "hub_user": user,
         "may_administer": may_administer(user) if user else False,
         "logout_form": EmptyForm(),
-        "when": i18n.when,  # the pages not yet using the `when` filter
+        "event_label": event_label,
     }
 
 
@@ -67,7 +69,7 @@ def check_form(form: EmptyForm) -> None:
     """A bare button's form: only its CSRF token can be wrong, and CSRFProtect refuses that
     first; checked anyway so that no POST is ever handled without its form."""
     if not form.validate_on_submit():
-        raise InvalidInput("The form was not complete. Reload the page and try again.")
+        raise InvalidInput("form.incomplete")
 
 
 # -- logging in and out ---------------------------------------------------------------------------
@@ -84,7 +86,7 @@ def login() -> ResponseReturnValue:
         try:
             user = attempt_login(session, PartnerUser, form.email.data, form.password.data)
         except TooManyAttempts as refused:
-            form.password.errors.append(str(refused))
+            form.password.errors.append(worded(refused))
             page = render_template("partner_hub/login.html", form=form)
             return page, 429, {"Retry-After": str(refused.retry_after)}
         if user is not None:
@@ -92,7 +94,7 @@ def login() -> ResponseReturnValue:
             session.commit()  # the login session, and a rehashed password if due
             flash(_("Logged in as %(email)s.", email=user.email), "success")
             return redirect(url_for("partner_hub.clients"), 303)
-        form.password.errors.append("Wrong email or password.")
+        form.password.errors.append(word("login.wrong"))
         status = 401
     elif form.is_submitted():
         status = 400
@@ -219,5 +221,17 @@ def activity_log(user: PartnerUser) -> ResponseReturnValue:
 @bp.get("/webhooks")
 @login_required
 def webhooks(user: PartnerUser) -> ResponseReturnValue:
-    page = deliveries(get_session(), user.partner, _page_number())
-    return render_template("partner_hub/webhooks.html", page=page, test_form=EmptyForm())
+    page = webhook_log(get_session(), user.partner, _page_number())
+    return render_template("partner_hub/webhooks.html", page=page, form=EmptyForm())
+
+
+@bp.post("/webhooks/<event_id>/resend")
+@login_required
+def resend_delivery(user: PartnerUser, event_id: str) -> ResponseReturnValue:
+    """The API's redelivery (webhooks/deliveries.py): delivered or failed, sent again first."""
+    check_form(EmptyForm())
+    session = get_session()
+    deliveries.redeliver(session, user.partner, event_id)
+    session.commit()
+    flash(_("Queued to be sent again: its next attempt appears below."), "success")
+    return redirect(url_for("partner_hub.webhooks", _anchor=event_id), 303)

@@ -29,18 +29,11 @@ MAX_LENGTH = 2000
 def check_redirect_url(url: str) -> str:
     """Return the URL unchanged if it may be registered; raise RefusedUrl saying why not."""
     if len(url) > MAX_REDIRECT_URL:
-        raise RefusedUrl(
-            f"A redirect URL is at most {MAX_REDIRECT_URL} characters, so that every callback "
-            f"fits in {BUDGET} bytes."
-        )
-    parts = _check_https_url(url, "A redirect URL")
+        raise RefusedUrl("redirect_url.callback_budget", max=MAX_REDIRECT_URL, budget=BUDGET)
+    parts = _check_https_url(url, "redirect_url")
     taken = CALLBACK_PARAMS.intersection(name for name, _ in parse_qsl(parts.query, True))
     if taken:
-        raise RefusedUrl(
-            "A redirect URL's query may not use the callback's parameters: "
-            + ", ".join(sorted(taken))
-            + "."
-        )
+        raise RefusedUrl("redirect_url.callback_params", names=", ".join(sorted(taken)))
     return url
 
 
@@ -54,7 +47,7 @@ def check_webhook_url(url: str, *, allow_private: bool | None = None) -> str:
     """
     from onboarding.webhooks import destination  # local: only webhook URLs need the resolver
 
-    parts = _check_https_url(url, "A webhook URL")
+    parts = _check_https_url(url, "webhook_url")
     if allow_private is None:
         allow_private = destination.private_allowed()
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -62,37 +55,35 @@ def check_webhook_url(url: str, *, allow_private: bool | None = None) -> str:
         destination.check_registrable(parts.hostname or "", port, allow_private=allow_private)
     except destination.DestinationRefused:
         # The address is left out: it would tell a partner what our DNS says about a name.
-        raise RefusedUrl(
-            "A webhook URL must point to a public internet host, not to a loopback, private, "
-            "link-local or otherwise internal address."
-        ) from None
+        raise RefusedUrl("webhook_url.not_public") from None
     return url
 
 
-def _check_https_url(url: str, what: str) -> SplitResult:
+def _check_https_url(url: str, kind: str) -> SplitResult:
+    """`kind` (redirect_url or webhook_url) picks the refusal codes' wording."""
     if len(url) > MAX_LENGTH:
-        raise RefusedUrl(f"{what} is at most {MAX_LENGTH} characters.")
+        raise RefusedUrl(f"{kind}.too_long", max=MAX_LENGTH)
     if url != url.strip() or any(ord(c) < 0x21 or c in "\\\x7f" for c in url):
-        raise RefusedUrl(f"{what} has no spaces, control characters or backslashes.")
+        raise RefusedUrl(f"{kind}.characters")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise RefusedUrl(f"{what} that cannot be parsed: {url}") from None
+        raise RefusedUrl(f"{kind}.unparsable", url=url) from None
     host = parts.hostname or ""
     if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
-        raise RefusedUrl(f"{what} must use https (http only for localhost).")
+        raise RefusedUrl(f"{kind}.https")
     if parts.scheme not in ("https", "http") or not host:
-        raise RefusedUrl(f"{what} must be an absolute https URL.")
+        raise RefusedUrl(f"{kind}.absolute")
     if "#" in url:
-        raise RefusedUrl(f"{what} has no fragment (#).")
+        raise RefusedUrl(f"{kind}.fragment")
     if "@" in parts.netloc:
-        raise RefusedUrl(f"{what} has no user name or password.")
+        raise RefusedUrl(f"{kind}.userinfo")
     if port == 0:
-        raise RefusedUrl(f"{what} needs a valid port.")
+        raise RefusedUrl(f"{kind}.port")
     if iri_to_uri(url) != url:
         # Location headers go out in this form; registering it keeps the match exact.
-        raise RefusedUrl(f"Register the URL in its encoded form: {iri_to_uri(url)}")
+        raise RefusedUrl(f"{kind}.encoded", url=iri_to_uri(url))
     return parts
 
 

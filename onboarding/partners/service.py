@@ -49,7 +49,7 @@ def create_partner(
     and every screen that names it says "Sandbox". Only the operator sets it, here."""
     name = name.strip()
     if not name:
-        raise InvalidInput("A partner needs a name.")
+        raise InvalidInput("partner.name")
     partner = Partner(
         name=name,
         brand_name=(brand_name or name).strip(),
@@ -68,7 +68,7 @@ def create_partner(
 def add_redirect_url(partner: Partner, url: str) -> None:
     check_redirect_url(url)
     if url in [registered.url for registered in partner.redirect_urls]:
-        raise Conflict("This redirect URL is registered already.")
+        raise Conflict("redirect_url.registered_already")
     partner.redirect_urls.append(PartnerRedirectUrl(url=url, position=len(partner.redirect_urls)))
 
 
@@ -76,7 +76,7 @@ def remove_redirect_url(partner: Partner, url: str) -> None:
     """Unregister `url`; the next one moves up (the first is the permission screen's default)."""
     entry = next((entry for entry in partner.redirect_urls if entry.url == url), None)
     if entry is None:
-        raise NotFound("This redirect URL is not registered.")
+        raise NotFound("redirect_url.unknown")
     partner.redirect_urls.remove(entry)
     for position, kept in enumerate(partner.redirect_urls):
         kept.position = position
@@ -96,11 +96,11 @@ def create_partner_user(
     session: Session, partner: Partner, *, email: str, password: str, role: str = "member"
 ) -> PartnerUser:
     if role not in ("owner", "member"):
-        raise InvalidInput("A partner user's role is owner or member.")
+        raise InvalidInput("partner.role")
     email = check_new_login(email, password)
     taken = session.scalar(select(func.count()).where(PartnerUser.email == email))
     if taken:
-        raise Conflict("A partner user with this email exists already.")
+        raise Conflict("partner.email_taken")
     user = PartnerUser(
         partner_id=partner.id, email=email, password_hash=hash_password(password), role=role
     )
@@ -211,7 +211,7 @@ def may_administer(user: PartnerUser) -> bool:
 
 def require_owner(user: PartnerUser) -> None:
     if not may_administer(user):
-        raise NotAllowed("Only an owner of your partner account can do this.")
+        raise NotAllowed("partner.owner_only")
 
 
 # Invitations, removals and roles: onboarding/partners/team.py.
@@ -260,7 +260,7 @@ def revoke_api_key(session: Session, partner: Partner, public_id: str) -> Partne
         )
     )
     if key is None:
-        raise NotFound("No such API key.")
+        raise NotFound("api_key.unknown")
     key.revoked_at = key.revoked_at or utcnow()
     session.flush()
     return key
@@ -297,7 +297,7 @@ def revoke_oauth_client(session: Session, partner: Partner, client_id: str) -> O
         )
     )
     if client is None:
-        raise NotFound("No such OAuth client.")
+        raise NotFound("oauth_client.unknown")
     client.revoked_at = client.revoked_at or utcnow()
     session.flush()
     return client

@@ -24,16 +24,14 @@ from onboarding.errors import Conflict, DomainError, InvalidInput, NotFound
 from onboarding.models import Partner, PartnerInvite, PartnerUser
 from onboarding.partners.service import require_owner
 from onboarding.permissions import events
+from onboarding.refusals import TEXTS
 from onboarding.security import hash_password, hash_secret, issue_secret
 
 INVITE_LIFETIME = timedelta(days=7)
 ROLES = ("owner", "member")
 STAFF_EVENTS_AS_WEBHOOKS = False
-LAST_OWNER = "Your partner account needs at least one owner: make someone else an owner first."
-EMAIL_HAS_LOGIN = (
-    "This address has a Partner Hub login already (one address can belong to one partner "
-    "only). Ask for an invitation to another address."
-)
+LAST_OWNER = TEXTS["team.last_owner"]
+EMAIL_HAS_LOGIN = TEXTS["team.email_has_login"]
 
 
 class InviteUnusable(DomainError):
@@ -58,7 +56,7 @@ def _record(session: Session, type: str, partner: Partner, actor: str, **data: o
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise InvalidInput("A role is owner or member.")
+        raise InvalidInput("team.role")
     return role
 
 
@@ -91,7 +89,7 @@ def _member(session: Session, partner: Partner, public_id: str) -> PartnerUser:
         )
     )
     if user is None:
-        raise NotFound("There is no such person on your team.")
+        raise NotFound("team.no_person")
     return user
 
 
@@ -111,7 +109,7 @@ def invite(session: Session, by: PartnerUser, *, email: str, role: str) -> NewIn
     try:
         validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as error:
-        raise InvalidInput(f"This email address is not valid: {error}") from None
+        raise InvalidInput("team.email_invalid", reason=error) from None
     email = normalize_email(email)
     partner = _lock_partner(session, by)
     on_team = session.scalar(
@@ -120,10 +118,10 @@ def invite(session: Session, by: PartnerUser, *, email: str, role: str) -> NewIn
         )
     )
     if on_team is not None:
-        raise Conflict(f"{email} is on your team already.")
+        raise Conflict("team.on_team_already", email=email)
     now = utcnow()
     if session.scalar(select(PartnerInvite.id).where(*_pending(partner, now), _to(email))):
-        raise Conflict(f"An invitation to {email} is pending already. Revoke it to send a new one.")
+        raise Conflict("team.invite_pending", email=email)
     secret = issue_secret("inv")
     new = PartnerInvite(
         partner_id=partner.id,
@@ -182,7 +180,7 @@ def revoke_invite(session: Session, by: PartnerUser, public_id: str) -> PartnerI
         )
     )
     if found is None:
-        raise NotFound("There is no such invitation.")
+        raise NotFound("team.no_invitation")
     now = utcnow()
     revoked = session.execute(
         update(PartnerInvite)
@@ -191,7 +189,7 @@ def revoke_invite(session: Session, by: PartnerUser, public_id: str) -> PartnerI
         .execution_options(synchronize_session=False)
     )
     if revoked.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("This invitation was accepted, revoked or has expired already.")
+        raise Conflict("team.invitation_spent")
     session.refresh(found)
     _record(
         session,
@@ -210,13 +208,13 @@ def open_invite(session: Session, token: str) -> PartnerInvite:
         select(PartnerInvite).where(PartnerInvite.token_hash == hash_secret(token))
     )
     if found is None:
-        raise InviteUnusable("This invitation link is not valid.")
+        raise InviteUnusable("invite.invalid")
     if found.accepted_at is not None:
-        raise InviteUnusable("This invitation has been accepted already. Log in instead.")
+        raise InviteUnusable("invite.accepted")
     if found.revoked_at is not None:
-        raise InviteUnusable("This invitation was withdrawn. Ask the owner for a new one.")
+        raise InviteUnusable("invite.withdrawn")
     if found.expires_at <= utcnow():
-        raise InviteUnusable("This invitation has expired. Ask the owner for a new one.")
+        raise InviteUnusable("invite.expired")
     return found
 
 
@@ -229,7 +227,7 @@ def accept_invite(session: Session, token: str, *, password: str) -> PartnerUser
     check_new_password(password)
     taken = session.scalar(select(PartnerUser.id).where(PartnerUser.email == found.email))
     if taken is not None:
-        raise Conflict(EMAIL_HAS_LOGIN)
+        raise Conflict("team.email_has_login")
     now = utcnow()
     partner = session.get_one(Partner, found.partner_id)
     spent = session.execute(
@@ -239,7 +237,7 @@ def accept_invite(session: Session, token: str, *, password: str) -> PartnerUser
         .execution_options(synchronize_session=False)
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
-        raise InviteUnusable("This invitation has been accepted already. Log in instead.")
+        raise InviteUnusable("invite.accepted")
     session.refresh(found)
     user = PartnerUser(
         partner_id=partner.id,
@@ -272,7 +270,7 @@ def remove_member(session: Session, by: PartnerUser, public_id: str) -> PartnerU
     partner = _lock_partner(session, by)
     user = _member(session, partner, public_id)
     if user.role == "owner" and _owners(session, partner) <= 1:
-        raise Conflict(LAST_OWNER)
+        raise Conflict("team.last_owner")
     end_sessions(session, user)
     _record(
         session,
@@ -297,7 +295,7 @@ def set_role(session: Session, by: PartnerUser, public_id: str, role: str) -> Pa
     if user.role == role:
         return user
     if user.role == "owner" and _owners(session, partner) <= 1:
-        raise Conflict(LAST_OWNER)
+        raise Conflict("team.last_owner")
     previous, user.role = user.role, role
     session.flush()
     _record(

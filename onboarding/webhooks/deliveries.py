@@ -21,10 +21,6 @@ from onboarding.models import AuditEvent, Partner, WebhookAttempt, WebhookOutbox
 from onboarding.webhooks.delivery import PENDING
 
 STATUSES = ("pending", "delivered", "failed")
-NO_URL = (
-    "You have no webhook URL: set one (PATCH /api/v1/partners/{partner_id} webhook_url, or the "
-    "Partner Hub's Settings), then redeliver."
-)
 
 
 @dataclass(frozen=True)
@@ -67,9 +63,7 @@ def find_delivery(session: Session, partner: Partner, event_id: str) -> Delivery
     that was never sent as a webhook (a staff event, or one from before a webhook URL was set)."""
     row = session.scalar(deliveries_query(partner).where(AuditEvent.public_id == event_id))
     if row is None:
-        raise NotFound(
-            f"No webhook delivery {event_id}: the delivery log (webhooks/deliveries) lists yours."
-        )
+        raise NotFound("delivery.unknown", id=event_id)
     return with_attempts(session, [row])[0]
 
 
@@ -84,7 +78,7 @@ def redeliver(session: Session, partner: Partner, event_id: str) -> Delivery:
     """
     delivery = find_delivery(session, partner, event_id)
     if not partner.webhook_url:
-        raise Conflict(NO_URL)
+        raise Conflict("delivery.no_url")
     # Conditional, so that a worker's claim of a pending row and this change never cross.
     reopened = session.scalar(
         update(WebhookOutbox)
@@ -94,9 +88,6 @@ def redeliver(session: Session, partner: Partner, event_id: str) -> Delivery:
         .execution_options(synchronize_session="fetch")
     )
     if reopened is None:
-        raise Conflict(
-            f"The delivery {event_id} is still pending: the hub attempts it again at "
-            "next_attempt_at. Redeliver it once it is delivered or failed."
-        )
+        raise Conflict("delivery.pending", id=event_id)
     session.refresh(delivery.row)
     return delivery

@@ -32,7 +32,7 @@ def rotate_signing_secret(
     (SPEC §5.3) carry one signature and switch to the new secret immediately.
     """
     if overlap < timedelta(0):
-        raise InvalidInput("The overlap cannot be negative.")
+        raise InvalidInput("webhook.overlap_negative")
     # Two rotations at once must chain (the second keeps the first's secret as the previous
     # one), or the first's secret, shown once, would be valid nowhere.
     lock_partner(session, partner, *SECRETS)
@@ -62,7 +62,7 @@ def send_test_event(session: Session, partner: Partner, actor: str) -> AuditEven
     to flow.
     """
     if not partner.webhook_url:
-        raise InvalidInput("Set a webhook URL before sending a test event.")
+        raise InvalidInput("webhook.no_url_for_test")
     now = utcnow()
     session.execute(
         update(WebhookOutbox)
