@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -116,12 +117,16 @@ def _numbers(session: Session, events: list[AuditEvent], scope: Any) -> dict[str
 
 
 def _partner_what(event: AuditEvent) -> str:
-    text = labels.event_label(event.type)
+    """What happened, in the partner team's language (the labels are `labels.py`'s)."""
+    text = str(_(labels.event_label(event.type)))
     data = event.data
     if via := data.get("via"):
-        return f"{text} (via {labels.via_label(via)})"
+        return str(_("%(what)s (via %(via)s)", what=text, via=_(labels.via_label(via))))
     if event.type == "api_key.created":
-        return f"{text} ({data.get('prefix', '')}…, by the {data.get('created_by', '')})"
+        prefix = data.get("prefix", "")
+        if data.get("created_by") == "client":
+            return str(_("%(what)s (%(prefix)s…, by the client)", what=text, prefix=prefix))
+        return str(_("%(what)s (%(prefix)s…, by the partner)", what=text, prefix=prefix))
     if event.type == "channel.status_changed":
         return f"{text}: {data.get('from', '?')} → {data.get('to', '?')}"
     if event.type == "staff.role_changed":
@@ -161,16 +166,16 @@ def _partner_names(session: Session, partner: Partner, events: list[AuditEvent])
     (and a user of another partner is never named)."""
     actors = [(event.actor, Actor.parse(event.actor)) for event in events]
     ids: dict[str, set[str]] = {}
-    for _, actor in actors:
+    for _recorded, actor in actors:
         ids.setdefault(actor.type, set()).add(actor.id or "")
     names: dict[str, str] = {}
     for recorded, actor in actors:
         if actor.type in labels.OPERATOR_TO_PARTNER:
-            names[recorded] = labels.OPERATOR_TO_PARTNER[actor.type]
+            names[recorded] = _(labels.OPERATOR_TO_PARTNER[actor.type])
         elif actor.type == "partner_api_key":
-            names[recorded] = f"Partner API (key {actor.id})"
+            names[recorded] = _("Partner API (key %(id)s)", id=actor.id)
         elif actor.type == "oauth_client":
-            names[recorded] = f"Partner API (OAuth client {actor.id})"
+            names[recorded] = _("Partner API (OAuth client %(id)s)", id=actor.id)
     for public_id, email in session.execute(
         select(PartnerUser.public_id, PartnerUser.email).where(
             PartnerUser.public_id.in_(ids.get("partner_user", set())),
@@ -186,5 +191,5 @@ def _partner_names(session: Session, partner: Partner, events: list[AuditEvent])
             Client.partner_id == partner.id,
         )
     ):
-        names[f"client_user:{public_id}"] = f"{email} (client)"
+        names[f"client_user:{public_id}"] = _("%(email)s (client)", email=email)
     return names

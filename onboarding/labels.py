@@ -24,11 +24,11 @@ EVENTS = {
 
 # How a permission changed ("Permission granted via ...").
 VIA = {
-    "billing_default": "billing default",
-    "permission_screen": "permission screen",
-    "client_hub": "Client Hub",
-    "all_channels": "“all numbers”",
-    "operator": "hub operator",
+    "billing_default": N_("billing default"),
+    "permission_screen": N_("permission screen"),
+    "client_hub": N_("Client Hub"),
+    "all_channels": N_("“all numbers”"),
+    "operator": N_("hub operator"),
 }
 
 # The door a partner-side actor came through (payloads.Actor.type).
@@ -40,8 +40,8 @@ PARTNER_DOORS = {
 # Who the hub's own operator is, to a client, and to the partner's team.
 OPERATOR = "Hub support team"
 OPERATOR_TO_PARTNER = {
-    "operator": "Operator (hub staff)",
-    "operator_api": "Operator (provisioning system)",
+    "operator": N_("Operator (hub staff)"),
+    "operator_api": N_("Operator (provisioning system)"),
 }
 HUB = "Onboarding Hub"
 
