@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from e2e.conftest import LiveServer, Receiver
 from e2e.helpers import assert_accessible, screenshot
-from onboarding.models import Client, GrantedVia
+from onboarding.models import Client, GrantedVia, WebhookOutbox
 from onboarding.permissions.service import grant
 from onboarding.webhooks.delivery import deliver_due
 from onboarding.webhooks.transport import Transport
@@ -133,7 +133,7 @@ def test_partner_generates_a_key_for_a_shared_number_and_not_for_a_missing_one(
     assert_accessible(page)
 
 
-def test_owner_sets_up_webhooks_and_builds_a_permission_link(
+def test_owner_sets_up_webhooks_reads_the_log_and_resends(
     page: Page, live_server: LiveServer, receiver: Receiver, demo: dict[str, Any]
 ) -> None:
     log_in(page, live_server, demo)
@@ -148,26 +148,97 @@ def test_owner_sets_up_webhooks_and_builds_a_permission_link(
     expect(page.get_by_text("Webhook URL saved.")).to_be_visible()
     page.get_by_role("button", name="Send test event").click()
     expect(page.get_by_role("heading", name="Webhook deliveries")).to_be_visible()
-    expect(page.get_by_text("Not attempted yet.")).to_be_visible()
+    test_event = page.locator("article.delivery").first
+    expect(test_event).to_contain_text("Pending: first attempt at")
+    expect(test_event).to_contain_text("Not attempted yet.")
     with Session(live_server.engine) as session:
         assert deliver_due(session, post=Transport(allow_private=True)) == 1
     page.reload()
-    expect(page.get_by_text("HTTP 501")).to_be_visible()
-    expect(page.get_by_text(hook).first).to_be_visible()
+    # A failed attempt reads as failed, with when the next one comes; no Resend while on its way.
+    expect(test_event.get_by_text("HTTP 501")).to_be_visible()
+    expect(test_event).to_contain_text("Failed 1 time, retrying at")
+    expect(test_event.get_by_role("button", name=re.compile("^Resend"))).to_have_count(0)
+    expect(test_event.get_by_text(hook).first).to_be_visible()
+
+    # Given up (as after a day of retries): Failed, and Resend sends it again, first in line.
+    with Session(live_server.engine) as session:
+        session.execute(update(WebhookOutbox).values(status="failed"))
+        session.commit()
+    page.reload()
+    expect(test_event).to_contain_text("Failed after 1 attempt")
+    test_event.get_by_text("Payload").click()
+    expect(test_event.locator("pre")).to_contain_text('"type": "webhook.test"')
     screenshot(page, "hub-webhooks")
     assert_accessible(page)
+    test_event.get_by_role("button", name=re.compile("^Resend")).click()
+    expect(page.get_by_text("Queued to be sent again")).to_be_visible()
+    expect(page.locator("article.delivery").first).to_contain_text("Failed 1 time, retrying at")
 
+
+def test_owner_is_asked_before_revoking_and_rotating(
+    page: Page, live_server: LiveServer, demo: dict[str, Any]
+) -> None:
+    log_in(page, live_server, demo)
     open_section(page, "Settings", "Integration settings")
     page.get_by_role("button", name="Create API key").click()
     expect(page.get_by_role("heading", name="New Partner API key")).to_be_visible()
     expect(page.get_by_role("button", name="Copy API key")).to_be_visible()
     assert_accessible(page)
+    key = page.locator("#shown-1").inner_text()
+    prefix = key[: len("obk") + 7]  # as the settings list shows it (security.issue_secret)
 
+    # Revoke asks first, naming the key and what stops; Cancel keeps it.
+    keys = page.locator("#api-keys")
+    keys.get_by_role("link", name=re.compile(rf"^Revoke {re.escape(prefix)}")).click()
+    expect(page.get_by_role("heading", name=f"Revoke API key {prefix}…?")).to_be_visible()
+    expect(
+        page.get_by_text(f"Integrations using key {prefix}… stop working at once")
+    ).to_be_visible()
+    screenshot(page, "hub-confirm")
+    assert_accessible(page)
+    page.get_by_role("link", name="Cancel").click()
+    assert page.request.get(
+        f"{live_server.url}/api/v1/partners/{demo['partner_id']}", headers={"X-API-Key": key}
+    ).ok
+    keys.get_by_role("link", name=re.compile(rf"^Revoke {re.escape(prefix)}")).click()
+    page.get_by_role("button", name="Revoke API key").click()
+    expect(page.get_by_text(f"API key {prefix}… revoked: it no longer works.")).to_be_visible()
+    refused = page.request.get(
+        f"{live_server.url}/api/v1/partners/{demo['partner_id']}", headers={"X-API-Key": key}
+    )
+    assert refused.status == 401
+
+    # Rotation names the overlap; the new secret is shown once after confirming.
+    page.get_by_role("button", name="Rotate signing secret…").click()
+    expect(page.get_by_role("heading", name="Rotate the signing secret?")).to_be_visible()
+    expect(
+        page.get_by_text("The current secret stays valid for the overlap, until")
+    ).to_be_visible()
+    page.get_by_role("button", name="Rotate signing secret").click()
+    expect(page.get_by_role("heading", name="New signing secret")).to_be_visible()
+
+
+def test_link_builder_picks_numbers_by_checkbox_for_the_chosen_client(
+    page: Page, live_server: LiveServer, demo: dict[str, Any]
+) -> None:
+    log_in(page, live_server, demo)
+    open_section(page, "Settings", "Integration settings")
+    page.get_by_role("link", name="Build a permission link").click()
+    expect(page.get_by_role("heading", name="Permission link")).to_be_visible()
+    page.get_by_label("Client").select_option(label="Demo Bakery")
+    page.get_by_role("button", name="Show numbers").click()
+    page.get_by_role("checkbox", name=re.compile("Store Hamburg")).check()
     page.get_by_label("State (optional)").fill("signup-7")
     page.get_by_role("button", name="Build link").click()
     link = page.get_by_role("textbox", name="Your permission link")
-    expect(link).to_have_value(re.compile(r"state=signup-7"))
-    screenshot(page, "hub-settings")
+    expect(link).to_have_value(re.compile(r"email=[^&]+&channels=%5Bch_[^&]+%5D&state=signup-7"))
+    expect(page.get_by_role("checkbox", name=re.compile("Store Hamburg"))).to_be_checked()
+    screenshot(page, "hub-link")
     assert_accessible(page)
-    page.goto(link.input_value())
+    for_bakery = link.input_value()
+    page.get_by_label("Client").select_option(index=0)  # any client: no login filled in
+    page.get_by_role("button", name="Build link").click()
+    expect(link).not_to_have_value(for_bakery)
+    assert "email=" not in link.input_value()
+    page.goto(for_bakery)
     expect(page.get_by_text("Acme Messaging asks for access")).to_be_visible()
