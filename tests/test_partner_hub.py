@@ -1364,3 +1364,34 @@ def test_activity_empty_state(client: FlaskClient, db: Session) -> None:
 
 
 # -- the team: tests/test_team.py (invitations, removals, roles) --------------------------------
+
+
+# -- languages ------------------------------------------------------------------------------------
+
+
+def test_the_hub_speaks_the_readers_language(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    """The new pages and the domain's refusals, worded through the catalogs (`lang` is kept)."""
+    ids = world.ids(db)
+    row = outbox_row(db, ids["delivery"])
+    row.status, row.attempts = "failed", 19
+    db.commit()
+    log_in(client, world.owner)
+    client.get("/hub/clients?lang=de")
+
+    log = client.get("/hub/webhooks").text
+    confirm = client.get(f"/hub/settings/api-keys/{ids['api_key']}/revoke").text
+    refused = client.get("/hub/settings/redirect-urls/remove?url=https://a.example/never")
+    builder = client.get("/hub/permission-link").text
+
+    assert "Fehlgeschlagen nach 19 Versuchen" in log and "Erneut senden" in log
+    assert "funktionieren sofort nicht mehr" in confirm and 'lang="de"' in confirm
+    assert "Diese Weiterleitungs-URL ist nicht registriert." in refused.text
+    assert "Nummern anzeigen" in builder
+
+    client.get("/hub/clients?lang=pt")
+    log = client.get("/hub/webhooks").text
+    assert "Falhou após 19 tentativas" in log and "Reenviar" in log
+    team = post(client, "/hub/team/invites", {"email": world.member.email, "role": "member"})
+    assert f"{world.member.email} já está na sua equipe." in team.text
