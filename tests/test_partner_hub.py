@@ -1153,6 +1153,34 @@ def test_the_client_choice_changes_the_link(client: FlaskClient, db: Session, wo
     assert anyone == {"redirect_url": REDIRECT_URL}
 
 
+def test_builder_keeps_ticks_that_a_filter_hides(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.owner)
+    customer = world.client.public_id
+    ticked = [world.shared.public_id, world.missing.public_id]
+    filtered = client.get(
+        "/hub/permission-link",
+        query_string={
+            "client": customer,
+            "listed_for": customer,
+            "channels": ticked,
+            "q": world.missing.name,
+            "show": "1",
+        },
+    ).text
+    assert checkboxes(filtered) == [world.missing.public_id]
+    assert f'<input type="hidden" name="channels" value="{world.shared.public_id}">' in filtered
+    assert "1 more ticked number is kept, outside this list." in filtered
+
+    built = build(client, client=customer, listed_for=customer, channels=ticked, q="zzz")
+    assert "No number matches “zzz”." in built.text
+    assert (
+        built_link(built.text)["channels"]
+        == f"[{world.shared.public_id},{world.missing.public_id}]"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
