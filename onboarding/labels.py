@@ -12,6 +12,7 @@ EVENTS = {
     "permission.revoked": "Permission removed",
     "api_key.created": "API key generated",
     "channel.status_changed": "Status changed",
+    "channel.removed": "Number removed",
     "webhook.test": "Test webhook sent",
     "staff.invited": "Invited to the team",
     "staff.invite_revoked": "Invitation withdrawn",

@@ -20,6 +20,18 @@ TEXTS: dict[str, str] = {
     "phone.invalid": N_("This is not a valid phone number for its country."),
     "number.added_already": N_("You have added this number already."),
     "channel.foreign": N_("One of the selected numbers does not belong to your account."),
+    # Removing or correcting a number (the signup's numbers step; permissions/removal.py)
+    "number.not_found": N_("This number is not in your account."),
+    "number.has_key": N_(
+        "This number has a working API key, so it stays. Ask your partner to remove it."
+    ),
+    "number.running": N_(
+        "This number is already connected to WhatsApp, so it stays. Ask your partner to remove it."
+    ),
+    "number.shared": N_(
+        "You share this number with your partner, so it stays. "
+        "To stop sharing it, untick it on the next step."
+    ),
     # Accounts
     "client.name": N_("Enter your company's name (up to 200 characters)."),
     "email.may_exist": N_(
