@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from onboarding import activity
 from onboarding.errors import Conflict, NotFound
 from onboarding.models import (
     ApiKey,
@@ -523,3 +524,20 @@ def test_continue_after_corrections_reaches_the_consent(client: FlaskClient, db:
 
     assert response.status_code == 303
     assert response.headers["Location"].startswith(f"{CONSENT}?flow=")
+
+
+def test_activity_names_a_removed_number_by_its_recorded_number(db: Session) -> None:
+    partner = make_partner(db)
+    customer, user = make_client(db, partner)
+    channel = make_channel(db, customer, status=ChannelStatus.PENDING)
+    phone = channel.phone_number
+    remove_channel(db, customer, channel, actor=f"client_user:{user.public_id}")
+    db.commit()
+    events = list(db.scalars(select(AuditEvent).where(AuditEvent.client_id == customer.id)))
+
+    rows = {row.event.type: row for row in activity.for_client(db, customer, user, events)}
+
+    assert rows["channel.removed"].what == "Number removed"
+    assert rows["channel.removed"].numbers == [phone]  # not the id of a channel that is gone
+    assert rows["channel.created"].numbers == [phone]
+    assert rows["channel.removed"].who == "You"
