@@ -476,6 +476,23 @@ class TestCorrectHttp:
         assert 'value="0301234567"' in page  # what was typed stays, to fix it
         assert phones_of(db, partner) == [number]
 
+    def test_a_correction_to_another_of_its_numbers_keeps_both(
+        self, client: FlaskClient, db: Session
+    ) -> None:
+        first, second = new_number(), new_number()
+        location, partner = numbers_step(client, db, first, second)
+        channel = new_client(db, partner).channels[0]
+        html = client.get(f"{location}&edit={channel.public_id}").get_data(as_text=True)
+
+        response = client.post(
+            f"{NUMBERS}/correct", data=form_of(html, channel.public_id, phone=second)
+        )
+
+        page = assert_refused(response, 400)
+        assert "You have added this number already." in page
+        assert "Save correction" in page  # still correcting the same number
+        assert phones_of(db, partner) == [first, second]
+
     def test_without_csrf_nothing_is_corrected(self, client: FlaskClient, db: Session) -> None:
         number = new_number()
         location, partner = numbers_step(client, db, number)
