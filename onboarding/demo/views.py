@@ -137,4 +137,7 @@ def callback() -> Response:
         partner_id=client.partner.public_id if client is not None else None,
     )
     # A state is good for one callback, whatever that callback was.
-    return _keep_states(Response(page), [kept for kept in issued if kept != state])
+    # werkzeug's Response says text/plain unless told: the browser would show the markup.
+    return _keep_states(
+        Response(page, mimetype="text/html"), [kept for kept in issued if kept != state]
+    )
