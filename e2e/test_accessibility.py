@@ -172,6 +172,10 @@ class Walk:
 def before_login(w: Walk) -> None:
     w.visit("landing", "/")
     w.visit("client login", "/login")
+    w.page.locator("input[name=email]").fill(w.site.demo["client_email"])
+    w.page.locator("input[name=password]").fill("not the password")
+    w.submit("main button[type=submit]")
+    w.check("client login (wrong password)")
     w.visit("partner hub login", "/hub/login")
     w.visit("not found (404)", "/no-such-page", 404)
     w.visit(
@@ -206,6 +210,10 @@ def signup_flow(w: Walk, width: int) -> None:
     w.submit("main button[type=submit]")
     w.page.wait_for_url("**/signup/numbers?*")
     w.check("signup numbers")
+    w.page.locator("input[name=phone]").fill("12345")
+    w.submit("main button[name=action][value=add]")
+    w.check("signup numbers (a number refused)")
+    w.page.locator("input[name=phone]").fill("")  # Continue would try to add what is typed
     w.submit("main button[name=action][value=continue], main button[value=continue]")
     w.page.wait_for_url("**/permission/consent?*")
     w.check("consent (no numbers)")
