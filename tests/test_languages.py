@@ -246,3 +246,10 @@ def test_refused_links_and_unknown_pages_speak_the_readers_language(
     assert response.status_code == status
     for text in words:
         assert text in visible(response.text)
+
+
+def test_the_landing_page_in_portuguese(client: FlaskClient) -> None:
+    page = visible(client.get("/?lang=pt").text)
+
+    assert "Está construindo uma integração?" in page
+    assert "Para empresas: seus números" in page
