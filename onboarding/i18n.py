@@ -24,7 +24,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_babel import Babel, Domain, get_locale
 
 CATALOGS = Path(__file__).resolve().parent / "translations"
@@ -102,10 +102,31 @@ def _compiled(locale: str) -> Translations | NullTranslations:
     return Translations(binary)
 
 
+_NONE = NullTranslations()
+
+
+def translations() -> Translations | NullTranslations:
+    """This request's catalog, found once per request. flask-babel finds it again for every
+    string (the locale, the domain and their context: about ten look-ups through Flask's
+    proxies, ~15 µs a string, ~0.5 ms for a page of 40 texts)."""
+    try:
+        context = g._get_current_object()
+    except RuntimeError:  # outside an app context: the texts as written
+        return _NONE
+    babel = getattr(context, "_flask_babel", None)
+    cached = getattr(context, "hub_catalog", None)
+    if cached is not None and cached[0] is getattr(babel, "babel_locale", None):
+        found: Translations | NullTranslations = cached[1]
+        return found
+    locale = get_locale()  # sets babel_locale (force_locale swaps it: then found again)
+    found = _compiled(str(locale)) if locale is not None else _NONE
+    context.hub_catalog = (locale, found)
+    return found
+
+
 class _Catalogs(Domain):  # type: ignore[misc]  # flask-babel's classes are untyped
     def get_translations(self) -> Translations | NullTranslations:
-        locale = get_locale()
-        return _compiled(str(locale)) if locale is not None else NullTranslations()
+        return translations()
 
 
 def _remember(response: Response) -> Response:
@@ -126,6 +147,13 @@ def _remember(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     babel = Babel(app, locale_selector=select_locale, default_timezone="UTC")
     babel.domain_instance = _Catalogs()
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # jinja2.ext.i18n's
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.after_request(_remember)
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["number"] = number

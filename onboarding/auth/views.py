@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from onboarding.accounts import mails
 from onboarding.auth.forms import FlowForm, LoginForm, NumberForm, SignupForm
-from onboarding.auth.session import log_in, log_out
+from onboarding.auth.session import ClientLogin, log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
 from onboarding.clients.service import create_client
 from onboarding.consent.flow import Flow, FlowError
@@ -24,7 +24,7 @@ from onboarding.consent.guard import (
 from onboarding.db import get_session
 from onboarding.errors import DomainError
 from onboarding.limits import per_address
-from onboarding.models import ClientUser
+from onboarding.models import Client, ClientUser
 from onboarding.pages import error_page, word, worded
 from onboarding.permissions.service import add_channel
 from onboarding.phones import to_e164
@@ -124,8 +124,9 @@ def _signup(flow: Flow) -> ResponseReturnValue:
 
 @bp.route("/signup/numbers", methods=["GET", "POST"])
 @client_in_flow
-def numbers(flow: Flow, user: ClientUser) -> ResponseReturnValue:
+def numbers(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
     token = flow.token
+    client = get_session().get_one(Client, login.client_id)
     form = NumberForm(flow=token)
     status = 200
     # Continue with a typed number adds it first: leaving it behind unsaid lost it.
@@ -139,10 +140,10 @@ def numbers(flow: Flow, user: ClientUser) -> ResponseReturnValue:
             phone = to_e164(form.phone.data)
             channel = add_channel(
                 session,
-                user.client,
+                client,
                 phone,
                 (form.name.data or "").strip() or phone,
-                actor=f"client_user:{user.public_id}",
+                actor=f"client_user:{login.public_id}",
             )
             session.commit()
         except DomainError as error:
@@ -166,8 +167,8 @@ def numbers(flow: Flow, user: ClientUser) -> ResponseReturnValue:
         "auth/numbers.html",
         form=form,
         flow=flow,
-        channels=user.client.channels,
-        user=user,
+        channels=client.channels,
+        login=login,
         logout_form=FlowForm(flow=token),
     ), status
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from onboarding.clients.numbers import matches
 from onboarding.consent.request import PermissionRequest
 from onboarding.db import Prepared
 from onboarding.models import Channel, Permission
+from onboarding.phones import readable
 
 SHOW = 100  # numbers listed at once; the filter finds the others
 MAX_QUERY = 100
@@ -40,6 +41,36 @@ class Row:
     phone_number: str
     name: str
     shared: bool
+
+
+class Shown(NamedTuple):
+    """A listed number as the screen draws it, worked out here rather than in the template
+    (a macro call and four tests a row cost more than the rest of the page)."""
+
+    public_id: str
+    phone_number: str
+    readable: str  # grouped for reading
+    name: str | None  # None when it is only the number again
+    shared: bool
+    chosen: bool
+    checked: bool
+    losing: bool
+
+
+def shown(rows: list[Row], chosen: set[str], losing: set[str], *, every: bool) -> list[Shown]:
+    return [
+        Shown(
+            row.public_id,
+            row.phone_number,
+            readable(row.phone_number),
+            row.name if row.name != row.phone_number else None,
+            row.shared,
+            row.public_id in chosen,
+            every or row.public_id in chosen,
+            row.public_id in losing,
+        )
+        for row in rows
+    ]
 
 
 @dataclass
