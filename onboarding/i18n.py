@@ -86,6 +86,8 @@ def when(value: datetime | None, seconds: bool = False) -> str:
 
 def number(value: int) -> str:
     """A count in the reader's language: 1,234 / 1.234."""
+    if isinstance(value, int) and 0 <= value < 1000:  # no separator in any of our languages
+        return str(value)
     return format_decimal(value, locale=get_locale() or DEFAULT)
 
 

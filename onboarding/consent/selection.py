@@ -140,13 +140,13 @@ def count(session: Session, query: Select[Any]) -> int:
 def starting_point(session: Session, client_id: int, asked: PermissionRequest) -> set[str]:
     """Shared now, plus what the partner asked for (only the client's own ids count)."""
     start = {public_id for (public_id,) in _SHARED.all(session, client_id=client_id)}
-    wanted = select(Channel.public_id).where(Channel.client_id == client_id)
     conditions: list[ColumnElement[bool]] = []
     if asked.channels:
         conditions.append(Channel.public_id.in_(set(asked.channels)))
     if asked.number:
         conditions.append(Channel.phone_number == asked.number)
-    if conditions:
+    if conditions:  # built only when asked: building a statement costs ~40 µs
+        wanted = select(Channel.public_id).where(Channel.client_id == client_id)
         start |= set(session.scalars(wanted.where(or_(*conditions))))
     return start
 
@@ -160,6 +160,8 @@ def _among(session: Session, query: Select[Any], client_id: int, public_ids: set
     """The rows of `query` (channel ids) among the client's `public_ids`, asked 900 at a time
     (SQLite's bound-parameter limit)."""
     found: set[str] = set()
+    if not public_ids:  # the first GET: nothing to ask, no statement to build
+        return found
     chosen = sorted(public_ids)
     for start in range(0, len(chosen), 900):
         batch = chosen[start : start + 900]
@@ -177,6 +179,8 @@ def selected(start: set[str], selection: Selection) -> set[str]:
 
 def shared_among(session: Session, client_id: int, public_ids: set[str]) -> set[str]:
     """Those of `public_ids` that are shared now: what an answer would take away."""
+    if not public_ids:
+        return set()
     shared = select(Channel.public_id).join(Permission, Permission.channel_id == Channel.id)
     return _among(session, shared, client_id, public_ids)
 
