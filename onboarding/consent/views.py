@@ -19,6 +19,7 @@ from onboarding.consent.callback import CallbackTooLong, callback_url, check_iss
 from onboarding.consent.forms import ConsentForm
 from onboarding.consent.guard import client_in_flow, consent_url, refuse_flow
 from onboarding.consent.request import parse_request, strict_query
+from onboarding.consent.rows import numbers_html
 from onboarding.db import get_session
 from onboarding.errors import ForeignChannel, InvalidInput
 from onboarding.models import ClientUser, Consent
@@ -167,6 +168,7 @@ def _screen(
         login=login,
         csrf_token=generate_csrf(),
         rows=sel.shown(rows, chosen, set() if every else losing, every=every),
+        numbers_html=numbers_html,
         listed=" ".join(row.public_id for row in rows),
         q=q,
         total=total,
