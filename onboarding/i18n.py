@@ -27,6 +27,8 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, Response, g, request
 from flask_babel import Babel, Domain, get_locale
 
+from onboarding.fragments import Once
+
 CATALOGS = Path(__file__).resolve().parent / "translations"
 DEFAULT = "en"
 # The switcher's order and names, each in its own language.
@@ -157,6 +159,7 @@ def init_app(app: Flask) -> None:
         newstyle=True,
     )
     app.after_request(_remember)
+    app.jinja_env.add_extension(Once)  # pieces kept per language: {% once %}
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["number"] = number
     app.jinja_env.globals.update(html_lang=html_lang, switch_links=switch_links)

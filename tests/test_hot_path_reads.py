@@ -178,3 +178,27 @@ class TestConsentScreenFromRows:
         # the login with its client and partner (the flow's partner: no second read), the
         # shared ids, the listed rows
         assert len(statements) == 3, statements
+
+    def test_kept_pieces_follow_their_partner_and_language(self, app: Flask, db: Session) -> None:
+        """{% once %} keeps the screen's constant texts per key and language: another
+        partner's or another language's page never shows a kept piece of the first."""
+        first, second = arrange(db, channels=1), arrange(db, channels=1)
+        pages = {}
+        for account, lang in [(first, "en"), (second, "en"), (first, "de")]:
+            browser = app.test_client()
+            pages[account.partner.brand_name, lang] = open_consent(browser, account, lang=lang)
+        for (brand, _lang), html in pages.items():
+            heading = html.split("<h1>", 1)[1].split("</h1>", 1)[0]
+            assert heading.endswith(brand) or f" {brand} " in heading, (heading, brand)
+            others = {b for b, _ in pages} - {brand}
+            assert not any(heading.endswith(other) for other in others)
+        english = pages[first.partner.brand_name, "en"]
+        assert f"<h1>Share your numbers with {first.partner.brand_name}</h1>" in english
+        assert (
+            f"<h1>Share your numbers with {second.partner.brand_name}</h1>"
+            in pages[second.partner.brand_name, "en"]
+        )
+        german = pages[first.partner.brand_name, "de"]
+        assert "Share your numbers with" not in german
+        assert 'value="deny" class="button">Abbrechen</button>' in german
+        assert 'value="deny" class="button">Cancel</button>' in english
