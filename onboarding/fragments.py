@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask_babel import get_locale
 from jinja2 import nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 from markupsafe import Markup
+
+from onboarding.i18n import locale_name
 
 LIMIT = 4096  # pieces kept; a piece is a few hundred bytes
 
@@ -40,7 +41,7 @@ class Once(Extension):
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 
     def _piece(self, key: tuple[Any, ...], caller: Callable[[], str]) -> Markup:
-        full = (str(get_locale()), *key)
+        full = (locale_name(), *key)
         piece = self.pieces.get(full)
         if piece is None:
             if len(self.pieces) >= LIMIT:
