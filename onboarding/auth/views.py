@@ -18,7 +18,7 @@ from onboarding.auth.forms import (
     NumberForm,
     SignupForm,
 )
-from onboarding.auth.session import log_in, log_out
+from onboarding.auth.session import ClientLogin, log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
 from onboarding.clients.service import create_client
 from onboarding.consent.flow import Flow, FlowError
@@ -32,7 +32,7 @@ from onboarding.consent.guard import (
 from onboarding.db import get_session
 from onboarding.errors import DomainError
 from onboarding.limits import per_address
-from onboarding.models import Channel, ClientUser
+from onboarding.models import Channel, Client, ClientUser
 from onboarding.pages import error_page, word, worded
 from onboarding.permissions.removal import correct_channel, kept, remove_channel, why_kept
 from onboarding.permissions.service import add_channel
@@ -133,10 +133,10 @@ def _signup(flow: Flow) -> ResponseReturnValue:
 
 @bp.route("/signup/numbers", methods=["GET", "POST"])
 @client_in_flow
-def numbers(flow: Flow, user: ClientUser) -> ResponseReturnValue:
+def numbers(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
     token = flow.token
     if request.method == "GET" and request.args.get("edit"):
-        return _edit(flow, user, request.args["edit"])
+        return _edit(flow, login, request.args["edit"])
     form = NumberForm(flow=token)
     status = 200
     # Continue with a typed number adds it first: leaving it behind unsaid lost it.
@@ -150,10 +150,10 @@ def numbers(flow: Flow, user: ClientUser) -> ResponseReturnValue:
             phone = to_e164(form.phone.data)
             channel = add_channel(
                 session,
-                user.client,
+                _client_of(login),
                 phone,
                 (form.name.data or "").strip() or phone,
-                actor=_actor(user),
+                actor=_actor(login),
             )
             session.commit()
         except DomainError as error:
@@ -173,24 +173,24 @@ def numbers(flow: Flow, user: ClientUser) -> ResponseReturnValue:
         form.phone.errors.append(
             _("Not added yet: correct it, or clear the field to continue without it.")
         )
-    return _numbers_page(flow, user, form=form), status
+    return _numbers_page(flow, login, form=form), status
 
 
 @bp.post("/signup/numbers/remove")
 @client_in_flow
-def remove_number(flow: Flow, user: ClientUser) -> ResponseReturnValue:
+def remove_number(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
     form = ChannelForm()  # CSRFProtect has checked the token before this view runs
-    channel = _own_channel(user, form.channel.data)
+    channel = _own_channel(login, form.channel.data)
     if channel is None:
         return _not_found()
     session = get_session()
     phone = channel.phone_number
     try:
-        remove_channel(session, user.client, channel, actor=_actor(user))
+        remove_channel(session, _client_of(login), channel, actor=_actor(login))
         session.commit()
     except DomainError as error:
         session.rollback()
-        page = _numbers_page(flow, user, form=NumberForm(flow=flow.token), refusal=worded(error))
+        page = _numbers_page(flow, login, form=NumberForm(flow=flow.token), refusal=worded(error))
         return page, error.status
     flash(_("Removed %(number)s.", number=phone), "success")
     return redirect(url_for("auth.numbers", flow=flow.token), 303)
@@ -198,9 +198,9 @@ def remove_number(flow: Flow, user: ClientUser) -> ResponseReturnValue:
 
 @bp.post("/signup/numbers/correct")
 @client_in_flow
-def correct_number(flow: Flow, user: ClientUser) -> ResponseReturnValue:
+def correct_number(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
     form = CorrectionForm()
-    channel = _own_channel(user, form.channel.data)
+    channel = _own_channel(login, form.channel.data)
     if channel is None:
         return _not_found()
     if form.validate_on_submit():
@@ -210,7 +210,7 @@ def correct_number(flow: Flow, user: ClientUser) -> ResponseReturnValue:
             phone = to_e164(form.phone.data)
             name = (form.name.data or "").strip() or phone
             corrected = correct_channel(
-                session, user.client, channel, phone, name, actor=_actor(user)
+                session, _client_of(login), channel, phone, name, actor=_actor(login)
             )
             session.commit()
         except DomainError as error:  # the number stays as it was (rolled back)
@@ -224,27 +224,27 @@ def correct_number(flow: Flow, user: ClientUser) -> ResponseReturnValue:
                 _("Corrected %(old)s to %(new)s.", old=old, new=corrected.phone_number), "success"
             )
             return redirect(url_for("auth.numbers", flow=flow.token), 303)
-    return _numbers_page(flow, user, correction=form, editing=channel), 400
+    return _numbers_page(flow, login, correction=form, editing=channel), 400
 
 
-def _edit(flow: Flow, user: ClientUser, channel_id: str) -> ResponseReturnValue:
+def _edit(flow: Flow, login: ClientLogin, channel_id: str) -> ResponseReturnValue:
     """The numbers step with one number in an editable form (`?edit=<channel id>`)."""
-    channel = _own_channel(user, channel_id)
+    channel = _own_channel(login, channel_id)
     if channel is None:
         return _not_found()
     code = why_kept(get_session(), channel)
     if code is not None:
-        return _numbers_page(flow, user, form=NumberForm(flow=flow.token), refusal=word(code)), 409
+        return _numbers_page(flow, login, form=NumberForm(flow=flow.token), refusal=word(code)), 409
     named = channel.name if channel.name != channel.phone_number else ""
     form = CorrectionForm(
         flow=flow.token, channel=channel.public_id, phone=channel.phone_number, name=named
     )
-    return _numbers_page(flow, user, correction=form, editing=channel)
+    return _numbers_page(flow, login, correction=form, editing=channel)
 
 
 def _numbers_page(
     flow: Flow,
-    user: ClientUser,
+    login: ClientLogin,
     *,
     form: NumberForm | None = None,
     correction: CorrectionForm | None = None,
@@ -253,7 +253,7 @@ def _numbers_page(
 ) -> str:
     """The numbers step: the client's numbers, each with Remove and Correct unless it stays
     (then why), and the form to add one, or, while correcting one, the form for that."""
-    channels = user.client.channels
+    channels = _client_of(login).channels
     return render_template(
         "auth/numbers.html",
         form=form,
@@ -264,17 +264,17 @@ def _numbers_page(
         channels=channels,
         kept={id: word(code) for id, code in kept(get_session(), channels).items() if code},
         row_form=ChannelForm(flow=flow.token),
-        user=user,
+        login=login,
         logout_form=FlowForm(flow=flow.token),
     )
 
 
-def _own_channel(user: ClientUser, channel_id: str | None) -> Channel | None:
+def _own_channel(login: ClientLogin, channel_id: str | None) -> Channel | None:
     """The signed-in client's channel by its public id; None for another client's or no id."""
     if not channel_id:
         return None
     return get_session().scalar(
-        select(Channel).where(Channel.public_id == channel_id, Channel.client_id == user.client_id)
+        select(Channel).where(Channel.public_id == channel_id, Channel.client_id == login.client_id)
     )
 
 
@@ -286,8 +286,12 @@ def _not_found() -> tuple[str, int]:
     )
 
 
-def _actor(user: ClientUser) -> str:
-    return f"client_user:{user.public_id}"
+def _actor(login: ClientLogin) -> str:
+    return f"client_user:{login.public_id}"
+
+
+def _client_of(login: ClientLogin) -> Client:
+    return get_session().get_one(Client, login.client_id)
 
 
 @bp.post("/logout")
