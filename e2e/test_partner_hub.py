@@ -183,6 +183,7 @@ def test_owner_is_asked_before_revoking_and_rotating(
     page.get_by_role("button", name="Create API key").click()
     expect(page.get_by_role("heading", name="New Partner API key")).to_be_visible()
     expect(page.get_by_role("button", name="Copy API key")).to_be_visible()
+    screenshot(page, "hub-settings")
     assert_accessible(page)
     key = page.locator("#shown-1").inner_text()
     prefix = key[: len("obk") + 7]  # as the settings list shows it (security.issue_secret)

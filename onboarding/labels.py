@@ -14,6 +14,7 @@ EVENTS = {
     "permission.revoked": N_("Permission removed"),
     "api_key.created": N_("API key generated"),
     "channel.status_changed": N_("Status changed"),
+    "channel.removed": N_("Number removed"),
     "webhook.test": N_("Test webhook sent"),
     "staff.invited": N_("Invited to the team"),
     "staff.invite_revoked": N_("Invitation withdrawn"),

@@ -16,7 +16,7 @@ from onboarding.auth.session import client_user_required
 from onboarding.client_hub.views import bp
 from onboarding.db import get_session
 from onboarding.models import ClientUser
-from onboarding.pages import error_page
+from onboarding.pages import error_page, worded
 
 Page = Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]
 
@@ -51,7 +51,7 @@ def resend_verification(user: ClientUser) -> Page:
     try:
         limits.spend("verify_per_user", user.public_id)
     except limits.TooManyRequests as refused:
-        flash(str(refused), "error")
+        flash(worded(refused), "error")
         return redirect(url_for(".account"), 303)
     session = get_session()
     delivery = mails.verification(session, user)

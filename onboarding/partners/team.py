@@ -31,7 +31,7 @@ INVITE_LIFETIME = timedelta(days=7)
 ROLES = ("owner", "member")
 STAFF_EVENTS_AS_WEBHOOKS = False
 LAST_OWNER = TEXTS["team.last_owner"]
-EMAIL_HAS_LOGIN = TEXTS["team.email_has_login"]
+EMAIL_HAS_LOGIN = "invite.email_has_login"
 
 
 class InviteUnusable(DomainError):
@@ -227,7 +227,7 @@ def accept_invite(session: Session, token: str, *, password: str) -> PartnerUser
     check_new_password(password)
     taken = session.scalar(select(PartnerUser.id).where(PartnerUser.email == found.email))
     if taken is not None:
-        raise Conflict("team.email_has_login")
+        raise Conflict(EMAIL_HAS_LOGIN)
     now = utcnow()
     partner = session.get_one(Partner, found.partner_id)
     spent = session.execute(
