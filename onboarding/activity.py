@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -70,7 +71,7 @@ def for_client(
         _row(
             event,
             what=labels.event_label(event.type),
-            detail=_client_detail(event.data),
+            detail=_client_detail(event.data, client),
             numbers=numbers,
             who=_client_who(Actor.parse(event.actor), client, viewer, users),
             client=client,
@@ -133,27 +134,38 @@ def _partner_what(event: AuditEvent) -> str:
     return text
 
 
-def _client_detail(data: dict[str, Any]) -> str:
+def _client_detail(data: dict[str, Any], client: Client) -> str:
+    """In the client's words; the partner named by its brand, as on the Numbers page."""
     if "via" in data:
-        return f"via {labels.via_label(str(data['via']))}"
+        return str(gettext("via %(way)s", way=labels.via_label(str(data["via"]))))
     if "prefix" in data:
-        maker = "you" if data.get("created_by") == "client" else "your partner"
-        return f"key {data['prefix']}… made by {maker}"
+        if data.get("created_by") == "client":
+            return str(gettext("key %(prefix)s… made by you", prefix=data["prefix"]))
+        return str(
+            gettext(
+                "key %(prefix)s… made by %(brand)s",
+                prefix=data["prefix"],
+                brand=client.partner.brand_name,
+            )
+        )
     if "to" in data:  # channel.status_changed
-        return labels.STATUS_NOW.get(str(data["to"]), f"now {data['to']}")
+        now = labels.STATUS_NOW.get(str(data["to"]))
+        return str(now) if now else str(gettext("now %(status)s", status=data["to"]))
     return ""
 
 
 def _client_who(actor: Actor, client: Client, viewer: ClientUser, users: dict[str, str]) -> str:
+    """One name per actor: "You", a colleague's e-mail, "<brand> (<door>)", the support team."""
     if actor.type == "client_user":
         if actor.id == viewer.public_id:
-            return "You"
-        return users.get(actor.id or "", "A user of your account")
+            return str(gettext("You"))
+        return users.get(actor.id or "", str(gettext("A user of your account")))
     if actor.type in labels.PARTNER_DOORS:
-        return f"{client.partner.brand_name} ({labels.PARTNER_DOORS[actor.type]})"
+        door = labels.PARTNER_DOORS[actor.type]
+        return str(gettext("%(brand)s (%(door)s)", brand=client.partner.brand_name, door=door))
     if actor.type in ("operator", "operator_api"):
-        return labels.OPERATOR
-    return labels.HUB
+        return str(labels.OPERATOR)
+    return str(labels.HUB)
 
 
 def _partner_names(session: Session, partner: Partner, events: list[AuditEvent]) -> dict[str, str]:
@@ -166,7 +178,7 @@ def _partner_names(session: Session, partner: Partner, events: list[AuditEvent])
     names: dict[str, str] = {}
     for recorded, actor in actors:
         if actor.type in labels.OPERATOR_TO_PARTNER:
-            names[recorded] = labels.OPERATOR_TO_PARTNER[actor.type]
+            names[recorded] = str(labels.OPERATOR_TO_PARTNER[actor.type])
         elif actor.type == "partner_api_key":
             names[recorded] = f"Partner API (key {actor.id})"
         elif actor.type == "oauth_client":
