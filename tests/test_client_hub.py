@@ -876,3 +876,62 @@ def test_activity_empty_state(client: FlaskClient, db: Session, account: Account
 def test_activity_with_an_unknown_page_is_not_found(client: FlaskClient, account: Account) -> None:
     log_in(client, account.user)
     assert client.get("/client/activity?before=ev_nope").status_code == 404
+
+
+# -- Languages ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        (
+            "de",
+            {
+                "/client/": [
+                    "Ihre WhatsApp-Nummern",
+                    "Freigegeben für",
+                    "Organisationseinstellungen",
+                ],
+                SETTINGS: ["Welche Nummern darf Ihr Partner verwalten?", "Speichern"],
+                "/client/activity": ["Berechtigung erteilt", "Standard der Abrechnung"],
+                "/client/numbers/new": ["WhatsApp-Nummer hinzufügen"],
+                "/client/account": ["Konto"],
+            },
+        ),
+        (
+            "pt",
+            {
+                "/client/": ["Seus números de WhatsApp", "Compartilhado com"],
+                SETTINGS: ["Quais números seu parceiro pode gerenciar?", "Salvar"],
+                "/client/activity": ["Permissão concedida", "padrão de cobrança"],
+                "/client/numbers/new": ["Adicionar um número do WhatsApp"],
+                "/client/account": ["Conta"],
+            },
+        ),
+    ],
+)
+def test_every_client_hub_page_speaks_the_readers_language(
+    client: FlaskClient, shared: Account, lang: str, words: dict[str, list[str]]
+) -> None:
+    log_in(client, shared.user)
+    client.get(f"/client/?lang={lang}")  # the link's language is remembered
+    english = ["Your WhatsApp numbers", "Partner permission", "Which numbers may", "Newest"]
+    for path, expected in words.items():
+        page = " ".join(untagged(client.get(path).text).split())
+        for word in expected:
+            assert word in page, (path, word)
+        for word in english:
+            assert word not in page, (path, word)
+    # R7 in the reader's language, once, its pointer a link to the settings.
+    page = client.get("/client/").text
+    banner = re.search(r'<div class="callout r7" id="r7">(.*?)</div>', page, re.S)
+    assert banner and f'<a href="{SETTINGS}">' in banner.group(1)
+    assert "API keys are disabled" not in page
+
+
+def test_a_refusal_is_worded_in_the_readers_language(client: FlaskClient, shared: Account) -> None:
+    log_in(client, shared.user)
+    client.get("/client/?lang=de")
+    response = post(client, f"/client/numbers/{shared.ids[0]}/api-key")
+    page = follow(client, response)
+    assert page.count("API-Schlüssel sind für diese Nummer deaktiviert.") == 2  # flash, banner
