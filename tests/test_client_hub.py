@@ -808,6 +808,11 @@ def test_all_numbers_with_an_own_key_the_card_tells_the_truth(
         f" when {brand} generates a key for this number. Until then you cannot generate a new one."
     )
     assert "disabled" not in card.group(1)
+    banner = " ".join(untagged(page).split())
+    assert (
+        f"{R7} Disabled means you cannot generate new keys: an API key you made before sharing"
+        f" keeps working until {brand} generates one for that number."
+    ) in banner  # R7 word for word, and what it means for the key that still works
     settings = " ".join(untagged(client.get(SETTINGS).text).split())
     assert f"Your own API key {own.key.prefix}… still works until {brand} generates" in settings
 
@@ -817,6 +822,7 @@ def test_all_numbers_with_an_own_key_the_card_tells_the_truth(
     assert channel_for_key(db, own.secret) is None
     page = client.get("/client/").text
     assert "still works" not in page
+    assert "Disabled means" not in page
     assert f"Shared with {brand}: {brand} generates this number's API keys" in untagged(page)
 
 
