@@ -31,6 +31,7 @@ TEXTS: dict[str, str] = {
         "This password is one of the most common ones, which are tried first: choose another."
     ),
     "login.too_many": N_("Too many failed attempts. Try again in %(minutes)s min."),
+    "account.too_many": N_("Too many requests. Try again in %(minutes)s min."),
     # The permission request (flow token)
     "flow.invalid": N_("This permission request is not valid."),
     "flow.expired": N_("This permission request has expired."),

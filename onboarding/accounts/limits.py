@@ -48,7 +48,7 @@ RULES = {
 class TooManyRequests(DomainError):
     def __init__(self, retry_after: int) -> None:
         minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__(f"Too many requests. Try again in {minutes} minute(s).")
+        super().__init__("account.too_many", minutes=minutes)
         self.retry_after = retry_after
 
 

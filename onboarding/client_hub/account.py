@@ -16,7 +16,7 @@ from onboarding.auth.session import client_user_required
 from onboarding.client_hub.views import bp
 from onboarding.db import get_session
 from onboarding.models import ClientUser
-from onboarding.pages import error_page
+from onboarding.pages import error_page, worded
 
 Page = Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]
 
@@ -43,7 +43,7 @@ def change_password_(user: ClientUser) -> Page:
 def resend_verification(user: ClientUser) -> Page:
     if not ButtonForm().validate_on_submit():
         return error_page(
-            400, "Your form could not be read", "Go back, reload the page and try again."
+            400, _("Your form could not be read"), _("Go back, reload the page and try again.")
         )
     if user.email_verified_at is not None:
         flash(_("Your email address is verified already."), "info")
@@ -51,7 +51,7 @@ def resend_verification(user: ClientUser) -> Page:
     try:
         limits.spend("verify_per_user", user.public_id)
     except limits.TooManyRequests as refused:
-        flash(str(refused), "error")
+        flash(worded(refused), "error")
         return redirect(url_for(".account"), 303)
     session = get_session()
     delivery = mails.verification(session, user)
@@ -70,7 +70,7 @@ def resend_verification(user: ClientUser) -> Page:
 def log_out_everywhere_(user: ClientUser) -> Page:
     if not ButtonForm().validate_on_submit():
         return error_page(
-            400, "Your form could not be read", "Go back, reload the page and try again."
+            400, _("Your form could not be read"), _("Go back, reload the page and try again.")
         )
     log_out_everywhere(user)
     flash(_("You are logged out everywhere, on this device too."), "info")
@@ -84,4 +84,6 @@ def _account(user: ClientUser, form: ChangePasswordForm, status: int = 200) -> P
 
 
 def _refused() -> tuple[str, int]:
-    return error_page(400, "Your form could not be read", "Go back, reload the page and try again.")
+    return error_page(
+        400, _("Your form could not be read"), _("Go back, reload the page and try again.")
+    )
