@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from onboarding.client_hub.activity import PAGE_SIZE
+from onboarding.clients.numbers import PER_PAGE
 from onboarding.models import (
     ApiKey,
     AuditEvent,
@@ -941,3 +942,19 @@ def test_a_refusal_is_worded_in_the_readers_language(client: FlaskClient, shared
     response = post(client, f"/client/numbers/{shared.ids[0]}/api-key")
     page = follow(client, response)
     assert page.count("API-Schlüssel sind für diese Nummer deaktiviert.") == 2  # flash, banner
+
+
+def test_the_number_filter_and_pages_speak_german_with_german_counts(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    for _ in range(PER_PAGE):
+        make_channel(db, account.customer)
+    db.commit()
+    total = PER_PAGE + len(account.channels)
+    log_in(client, account.user)
+    page = " ".join(untagged(client.get(f"{SETTINGS}?lang=de").text).split())
+    assert "Nach Nummer oder Name filtern" in page
+    assert f"{total} Nummern · angezeigt: 1\N{EN DASH}{PER_PAGE}" in page
+    assert "Weiter →" in page and "Next" not in page
+    matching = " ".join(untagged(client.get("/client/?q=line").text).split())
+    assert f"von {total} Nummern passen zu „line“" in matching
