@@ -8,7 +8,6 @@ client, so the numbers are the app's own cost without network or WSGI server ove
 
 from __future__ import annotations
 
-import os
 import re
 import statistics
 import sys
@@ -17,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.http import database_url
 from onboarding import create_app
 from onboarding.cli import OPERATOR, new_partner
 from onboarding.clients.service import create_client
@@ -46,7 +46,7 @@ def timed(label: str, rounds: int, action: Callable[[], object]) -> None:
 
 def main(rounds: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="onboarding-bench-"))
-    url = os.environ.get("ONBOARDING_BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
+    url = database_url(workdir, "bench_consent_flow")  # a schema of its own (PostgreSQL)
     upgrade(url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "BASE_URL": "https://hub.test"})
     with app.app_context():

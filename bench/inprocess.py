@@ -41,7 +41,8 @@ def call(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> str:
 
 
 def main(rounds: int = 20) -> list[str]:
-    url = http.database_url(Path(tempfile.mkdtemp(prefix="onboarding-bench-inprocess-")))
+    workdir = Path(tempfile.mkdtemp(prefix="onboarding-bench-inprocess-"))
+    url = http.database_url(workdir, "bench_inprocess")  # not bench.http's schema
     fixture = http.build(url, big=())
     hub = create_app({"DATABASE_URL": url, "SECRET_KEY": http.SECRET, "RATELIMIT_ENABLED": False})
     api = f"/api/v1/partners/{fixture.partner_id}"

@@ -8,7 +8,6 @@ ONBOARDING_BENCH_DATABASE_URL, with 1,000 clients of 3 channels each.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from bench.consent_flow import timed
+from bench.http import database_url
 from onboarding import create_app, security
 from onboarding.cli import OPERATOR, new_partner
 from onboarding.clients.service import create_client
@@ -35,7 +35,7 @@ def main(rounds: int) -> None:
     # Setup only: 3,000 argon2id hashes at production cost would take minutes and measure nothing.
     security._hasher = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
     workdir = Path(tempfile.mkdtemp(prefix="onboarding-bench-"))
-    url = os.environ.get("ONBOARDING_BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
+    url = database_url(workdir, "bench_partner_api")  # a schema of its own (PostgreSQL)
     upgrade(url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "API_RATE_LIMIT": 10**9})
     with app.app_context():

@@ -93,7 +93,9 @@ def _row(
         event=event,
         what=what,
         detail=detail,
-        numbers=[numbers.get(cid, cid) for cid in channel_ids(event.data)],
+        numbers=[
+            numbers.get(cid) or _recorded_number(event, cid) for cid in channel_ids(event.data)
+        ],
         who=who,
         client=client,
         at=event.created_at,
@@ -114,6 +116,15 @@ def _numbers(session: Session, events: list[AuditEvent], scope: Any) -> dict[str
             .where(Channel.public_id.in_(mentioned), scope)
         ).all()
     )
+
+
+def _recorded_number(event: AuditEvent, channel_id: str) -> str:
+    """A channel that is gone (removed, `channel.removed`) is named by the number its one-channel
+    events recorded; otherwise it stays an id."""
+    data = event.data
+    if channel_ids(data) == [channel_id] and data.get("phone_number"):
+        return str(data["phone_number"])
+    return channel_id
 
 
 def _partner_what(event: AuditEvent) -> str:

@@ -15,6 +15,7 @@ EVENTS = {
     "permission.revoked": _l("Permission removed"),
     "api_key.created": _l("API key generated"),
     "channel.status_changed": _l("Status changed"),
+    "channel.removed": _l("Number removed"),
     "webhook.test": _l("Test webhook sent"),
     "staff.invited": _l("Invited to the team"),
     "staff.invite_revoked": _l("Invitation withdrawn"),

@@ -36,16 +36,22 @@ from limits.storage import MemoryStorage
 from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import TooManyRequests
 
+from onboarding.refusals import TEXTS
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 STORE_RETRY = 30.0  # seconds on the per-process fallback before the shared store is tried again
 
 
 class RateLimited(TooManyRequests):
-    """429 with Retry-After; a page under the hub's doors, problem+json under the JSON ones."""
+    """429 with Retry-After; a page under the hub's doors (its `refusal` code worded in the
+    reader's language), problem+json under the JSON ones (in English, as the API speaks)."""
 
-    def __init__(self, retry_after: int, description: str) -> None:
-        super().__init__(description=description, retry_after=retry_after)
+    refusal = "limit.address"
+
+    def __init__(self, retry_after: int) -> None:
+        self.params = {"minutes": max(1, math.ceil(retry_after / 60))}
+        super().__init__(description=TEXTS[self.refusal] % self.params, retry_after=retry_after)
 
 
 class Limits:
@@ -174,11 +180,6 @@ def client_address() -> str:
     return str(address)
 
 
-def minutes(seconds: int) -> str:
-    count = max(1, math.ceil(seconds / 60))
-    return f"{count} minute{'' if count == 1 else 's'}"
-
-
 def per_address(config_key: str, methods: tuple[str, ...] = ("POST",)) -> Callable[[T], T]:
     """Limit a view's `methods` per client address to the app's `config_key` limit (in
     flask-limiter's syntax); past it, 429 with Retry-After before the view runs."""
@@ -190,10 +191,7 @@ def per_address(config_key: str, methods: tuple[str, ...] = ("POST",)) -> Callab
                 limit = parsed(current_app.config[config_key])
                 wait = hit(limit, config_key.lower(), client_address())
                 if wait:
-                    raise RateLimited(
-                        wait,
-                        f"Too many requests from your address. Try again in {minutes(wait)}.",
-                    )
+                    raise RateLimited(wait)
             return view(*args, **kwargs)  # type: ignore[operator]
 
         return wrapped  # type: ignore[return-value]

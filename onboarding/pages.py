@@ -17,15 +17,14 @@ from onboarding.refusals import TEXTS
 # The doors that speak JSON: their refusals are problem+json, their bodies small.
 JSON_DOORS = ("/api/", "/messaging/", "/ops/")
 
-# Titles a person understands, where werkzeug's names are protocol terms (werkzeug's own
-# names, translated, where tests and people know them).
+# Titles a person understands, where werkzeug's names ("Bad Request") are protocol terms.
 TITLES = {
-    400: _l("Bad Request"),
-    404: _l("Not Found"),
-    405: _l("Method Not Allowed"),
+    400: _l("This request didn't work"),
+    404: _l("Page not found"),
+    405: _l("Not possible here"),
     413: _l("Too large"),
     429: _l("Too many attempts"),
-    500: _l("Internal Server Error"),
+    500: _l("Something went wrong"),
     503: _l("Busy"),
 }
 # What to do next, for the refusals werkzeug words for engineers (its English descriptions are
@@ -81,6 +80,9 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
         # werkzeug's stock description speaks protocol; a description our code gave is kept.
         stock = error.description == type(error).description or not error.description
         message = MESSAGES.get(status, error.description) if stock else error.description
+        code = getattr(error, "refusal", None)  # our own refusal, worded for the reader
+        if isinstance(code, str) and code in TEXTS:
+            message = word(code, **getattr(error, "params", {}))
         response = Response(*error_page(status, str(title), str(message)))
         if seconds:
             response.headers["Retry-After"] = str(seconds)

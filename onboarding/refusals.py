@@ -20,6 +20,18 @@ TEXTS: dict[str, str] = {
     "phone.invalid": N_("This is not a valid phone number for its country."),
     "number.added_already": N_("You have added this number already."),
     "channel.foreign": N_("One of the selected numbers does not belong to your account."),
+    # Removing or correcting a number (the signup's numbers step; permissions/removal.py)
+    "number.not_found": N_("This number is not in your account."),
+    "number.has_key": N_(
+        "This number has a working API key, so it stays. Ask your partner to remove it."
+    ),
+    "number.running": N_(
+        "This number is already connected to WhatsApp, so it stays. Ask your partner to remove it."
+    ),
+    "number.shared": N_(
+        "You share this number with your partner, so it stays. "
+        "To stop sharing it, untick it on the next step."
+    ),
     # Accounts
     "client.name": N_("Enter your company's name (up to 200 characters)."),
     "email.may_exist": N_(
@@ -31,7 +43,26 @@ TEXTS: dict[str, str] = {
         "This password is one of the most common ones, which are tried first: choose another."
     ),
     "login.too_many": N_("Too many failed attempts. Try again in %(minutes)s min."),
-    "account.too_many": N_("Too many requests. Try again in %(minutes)s min."),
+    "password.current_wrong": N_("Your current password is not right."),
+    "password.same": N_("Choose a password other than your current one."),
+    # Rate limits: per client address (onboarding/limits.py), the account pages' mails and
+    # password checks (accounts/limits.py)
+    "limit.address": N_("Too many requests from your address. Try again in %(minutes)s min."),
+    "limit.account": N_("Too many requests. Try again in %(minutes)s min."),
+    # Links mailed for the accounts: password reset, e-mail verification, invitations
+    "link.invalid": N_("This link is not valid."),
+    "link.expired": N_("This link has expired."),
+    "link.used": N_(
+        "This link has been used already, or the password was changed since it was sent."
+    ),
+    "invite.invalid": N_("This invitation link is not valid."),
+    "invite.accepted": N_("This invitation has been accepted already. Log in instead."),
+    "invite.withdrawn": N_("This invitation was withdrawn. Ask the owner for a new one."),
+    "invite.expired": N_("This invitation has expired. Ask the owner for a new one."),
+    "invite.email_has_login": N_(
+        "This address has a Partner Hub login already (one address can belong to one partner "
+        "only). Ask for an invitation to another address."
+    ),
     # The permission request (flow token)
     "flow.invalid": N_("This permission request is not valid."),
     "flow.expired": N_("This permission request has expired."),

@@ -100,7 +100,7 @@ def test_unknown_pages_are_readable_html_with_security_headers(client: FlaskClie
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert response.mimetype == "text/html"
-    assert "Not Found" in response.text
+    assert "Page not found" in response.text
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
 

@@ -90,6 +90,7 @@ def arrive(client: FlaskClient, partner: Partner, db: Session, **overrides: Any)
 def page(client: FlaskClient, url: str) -> str:
     response = client.get(url.removeprefix(HUB), base_url=HUB)
     assert response.status_code == 200
+    assert response.mimetype == "text/html"  # a page, not its markup as text
     return html.unescape(response.get_data(as_text=True))
 
 

@@ -46,6 +46,7 @@ from onboarding.partners import team
 from onboarding.partners.service import create_partner_user
 from onboarding.permissions.client_settings import VIA
 from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel, set_shared
+from onboarding.refusals import TEXTS
 from tests.api import api_headers, make_account
 from tests.conftest import csrf_token, flow_token
 from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client, new_number
@@ -582,7 +583,7 @@ def test_one_address_joining_two_partners_at_once(live_app: Flask) -> None:
         )
 
     expect_constraint(race, live_app)
-    assert team.EMAIL_HAS_LOGIN in html.unescape(refused.get_data(as_text=True))
+    assert TEXTS[team.EMAIL_HAS_LOGIN] in html.unescape(refused.get_data(as_text=True))
     with sessions(live_app)() as check:
         joined = check.scalars(
             select(PartnerUser.email).where(PartnerUser.email == "joiner@race.example")

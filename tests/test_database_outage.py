@@ -187,6 +187,9 @@ def test_an_unopenable_sqlite_file_answers_503_then_recovers(
         sqlite_file.mkdir()
         try:
             assert_unavailable(client, caplog)
+            german = client.get(f"{HTML_PATH}?lang=de")
+            assert german.status_code == 503
+            assert "Wir sind gleich wieder da" in german.text
         finally:
             shutil.rmtree(sqlite_file)
             aside.rename(sqlite_file)

@@ -101,3 +101,45 @@ def test_the_openapi_document_api_md_names_is_served(client: FlaskClient) -> Non
 
     assert response.status_code == 200
     assert response.get_json()["openapi"].startswith("3.1")
+
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+\.png)\)")
+
+
+def screenshot_names() -> list[re.Pattern[str]]:
+    """What the browser tests photograph: `screenshot(page, "name")` makes name-desktop.png
+    and name-phone.png (an f-string's {...} stands for any one word)."""
+    calls = re.findall(
+        r'screenshot\(page, f?"([^"]+)"\)',
+        "\n".join(path.read_text() for path in (ROOT / "e2e").glob("*.py")),
+    )
+    return [
+        re.compile(re.sub(r"\\\{[^}]*\\\}", r"\\w+", re.escape(name)) + r"-(desktop|phone)\.png")
+        for name in calls
+    ]
+
+
+def test_the_readme_shows_the_flow_both_hubs_and_two_languages_at_both_widths() -> None:
+    images = [Path(target).name for target in IMAGE.findall(prose(ROOT / "README.md"))]
+    for name in ("consent", "hub-client", "client-numbers", "consent-de", "consent-pt"):
+        assert {f"{name}-phone.png", f"{name}-desktop.png"} <= set(images), name
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_image_a_page_shows_exists_and_a_browser_test_makes_it(page: Path) -> None:
+    made = screenshot_names()
+    for target in IMAGE.findall(prose(page)):
+        image = (page.parent / target).resolve()
+        assert image.exists(), target
+        if image.parent == SCREENSHOTS:
+            assert any(pattern.fullmatch(image.name) for pattern in made), target
+
+
+def test_every_kept_screenshot_is_one_a_browser_test_makes() -> None:
+    """No stale picture: each file in docs/screenshots is remade by every e2e run."""
+    made = screenshot_names()
+    stale = [
+        p.name for p in SCREENSHOTS.glob("*.png") if not any(m.fullmatch(p.name) for m in made)
+    ]
+    assert stale == []

@@ -215,3 +215,41 @@ def test_a_signature_that_covers_lang_holds_it(client: FlaskClient, db: Session)
     assert "was changed after" in changed.text
     removed = client.get(f"{path}?{urlencode({k: v for k, v in signed.items() if k != 'lang'})}")
     assert removed.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("/no/such/page?lang=de", 404, ["Seite nicht gefunden", "Unter dieser Adresse gibt"]),
+        (
+            "/password/reset/not-a-token?lang=de",
+            400,
+            ["Dieser Link kann nicht verwendet werden", "Dieser Link ist ungültig.", "Neuen Link"],
+        ),
+        (
+            "/verify-email/not-a-token?lang=pt",
+            400,
+            ["Este link não pode ser usado", "Este link não é válido."],
+        ),
+        (
+            "/hub/invite/not-a-token?lang=pt",
+            400,
+            ["Este convite não pode ser usado", "Este link de convite não é válido."],
+        ),
+    ],
+)
+def test_refused_links_and_unknown_pages_speak_the_readers_language(
+    client: FlaskClient, path: str, status: int, words: list[str]
+) -> None:
+    response = client.get(path)
+
+    assert response.status_code == status
+    for text in words:
+        assert text in visible(response.text)
+
+
+def test_the_landing_page_in_portuguese(client: FlaskClient) -> None:
+    page = visible(client.get("/?lang=pt").text)
+
+    assert "Está construindo uma integração?" in page
+    assert "Para empresas: seus números" in page

@@ -4,6 +4,7 @@ partner, all counted in one store that several processes share; bounded password
 
 from __future__ import annotations
 
+import html
 import os
 import secrets
 import threading
@@ -402,7 +403,11 @@ def test_signups_are_limited_per_address(app: Flask, client: FlaskClient, db: Se
 
     assert_retry_after(refused)
     assert refused.mimetype == "text/html"
-    assert "Too many requests from your address" in refused.text
+    assert "Too many requests from your address. Try again in " in refused.text
+    client.get("/?lang=de")  # the language cookie: the same refusal in German
+    german = signup_post(client, partner.public_id)
+    assert german.status_code == 429
+    assert "Zu viele Anfragen von Ihrer Adresse." in html.unescape(german.text)
     assert signup_post(client, partner.public_id, address=ELSEWHERE).status_code == 400
     link = client.get(f"/partners/{partner.public_id}/permission?next=signup")
     assert client.get(link.location).status_code == 200  # looking at the form is not limited

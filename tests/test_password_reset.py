@@ -297,7 +297,13 @@ def test_reset_mails_are_limited_per_address(
     )
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
-    assert "Too many requests" in response.text
+    assert "Too many requests. Try again in " in response.text
+    german = client.post(
+        CLIENT.forgot + "?lang=de",
+        data={"csrf_token": csrf_token(page), "email": users.client_user.email},
+    )
+    assert german.status_code == 429
+    assert "Zu viele Anfragen. Versuchen Sie es in " in german.text
     assert len(mailbox.to(users.client_user.email)) == allowed
     # An unknown address is counted the same way, so the limit tells nothing either.
     for _ in range(allowed):

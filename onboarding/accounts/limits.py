@@ -46,9 +46,12 @@ RULES = {
 
 
 class TooManyRequests(DomainError):
+    status = 429
+    problem = "rate_limited"
+
     def __init__(self, retry_after: int) -> None:
         minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__("account.too_many", minutes=minutes)
+        super().__init__("limit.account", minutes=minutes)
         self.retry_after = retry_after
 
 

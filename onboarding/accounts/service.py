@@ -17,12 +17,12 @@ from onboarding.errors import InvalidInput
 from onboarding.models import ClientUser, PartnerUser
 from onboarding.security import hash_password, verify_password
 
-LINK_USED = "This link has been used already, or the password was changed since it was sent."
+LINK_USED = "link.used"
 
 
 class WrongCurrentPassword(InvalidInput):
     def __init__(self) -> None:
-        super().__init__("Your current password is not right.")
+        super().__init__("password.current_wrong")
 
 
 def kind_of(user: ClientUser | PartnerUser) -> Kind:
@@ -102,7 +102,7 @@ def verify_email(session: Session, token: str) -> ClientUser:
     claim = tokens.read_verify_token(token)
     user = session.scalar(select(ClientUser).where(ClientUser.public_id == claim.user_id))
     if user is None or user.email != claim.email:
-        raise TokenInvalid("This link is not valid.")
+        raise TokenInvalid("link.invalid")
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
         session.flush()
@@ -125,7 +125,7 @@ def change_password(
         raise WrongCurrentPassword
     check_new_password(new)
     if new == current:
-        raise InvalidInput("Choose a password other than your current one.")
+        raise InvalidInput("password.same")
     user.password_hash = hash_password(new)
     session.flush()
     end_sessions(session, user, keep=keep)

@@ -62,7 +62,7 @@ def reset_token(kind: Kind, user_id: str, password_hash: str) -> str:
 def read_reset_token(token: str) -> ResetClaim:
     kind, user_id, digest = _load(RESET_SALT, token, RESET_MAX_AGE, 3)
     if kind not in ("client", "partner"):
-        raise TokenInvalid("This link is not valid.")
+        raise TokenInvalid("link.invalid")
     return ResetClaim(kind=kind, user_id=user_id, password=digest)
 
 
@@ -79,15 +79,15 @@ def _load(salt: str, token: str, max_age: int, fields: int) -> list[Any]:
     try:
         value = _serializer(salt).loads(token, max_age=max_age)
     except SignatureExpired:
-        raise TokenExpired("This link has expired.") from None
+        raise TokenExpired("link.expired") from None
     except BadSignature:
-        raise TokenInvalid("This link is not valid.") from None
+        raise TokenInvalid("link.invalid") from None
     if (
         not isinstance(value, list)
         or len(value) != fields
         or not all(isinstance(item, str) for item in value)
     ):
-        raise TokenInvalid("This link is not valid.")
+        raise TokenInvalid("link.invalid")
     return value
 
 

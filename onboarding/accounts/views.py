@@ -31,7 +31,7 @@ from onboarding.consent.guard import consent_url, load_flow, refuse_flow
 from onboarding.db import get_session
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import ClientUser, Partner, PartnerUser
-from onboarding.pages import error_page
+from onboarding.pages import error_page, word, worded
 from onboarding.partners import team
 
 bp = Blueprint("accounts", __name__)
@@ -91,13 +91,13 @@ def _forgot(door: Door) -> ResponseReturnValue:
     try:
         validate_email(form.email.data.strip(), check_deliverability=False)
     except EmailNotValidError:
-        form.email.errors.append("This email address is not valid.")
+        form.email.errors.append(_("This email address is not valid."))
         return _forgot_page(door, form, flow, 400)
     email = normalize_email(form.email.data)
     try:
         _spend_reset_budget(door, email)
     except limits.TooManyRequests as refused:
-        form.email.errors.append(str(refused))
+        form.email.errors.append(worded(refused))
         page, status = _forgot_page(door, form, flow, 429)
         return page, status, {"Retry-After": str(refused.retry_after)}
     session = get_session()
@@ -142,7 +142,7 @@ def reset_password(token: str) -> ResponseReturnValue:
             user = service.reset_password(session, token, form.password.data)
         except InvalidInput as error:
             session.rollback()
-            form.password.errors.append(str(error))
+            form.password.errors.append(worded(error))
         except TokenInvalid as error:
             return _unusable_reset_link(error, flow_token)
         else:
@@ -175,14 +175,14 @@ def _unusable_reset_link(
     expired = isinstance(error, TokenExpired)
     return error_page(
         400,
-        "This link has expired" if expired else "This link can't be used",
+        _("This link has expired") if expired else _("This link can't be used"),
         (
-            "Password reset links work for 30 minutes. Ask for a new one."
+            _("Password reset links work for 30 minutes. Ask for a new one.")
             if expired
-            else f"{error} Ask for a new link if you still need one."
+            else _("%(reason)s Ask for a new link if you still need one.", reason=worded(error))
         ),
         again_url=again,
-        again_label="Ask for a new link",
+        again_label=_("Ask for a new link"),
     )
 
 
@@ -211,11 +211,11 @@ def verify_email(token: str) -> ResponseReturnValue:
     except TokenExpired:
         return error_page(
             400,
-            "This link has expired",
-            "Verification links work for 7 days. Log in and send a new one from your account.",
+            _("This link has expired"),
+            _("Verification links work for 7 days. Log in and send a new one from your account."),
         )
     except TokenInvalid as error:
-        return error_page(400, "This link can't be used", str(error))
+        return error_page(400, _("This link can't be used"), worded(error))
     session.commit()
     return render_template("accounts/verified.html", user=user)
 
@@ -229,7 +229,7 @@ def accept_invite(token: str) -> ResponseReturnValue:
     try:
         invite = team.open_invite(session, token)
     except team.InviteUnusable as error:
-        return error_page(400, "This invitation can't be used", str(error))
+        return _unusable_invite(400, worded(error))
     partner = session.get_one(Partner, invite.partner_id)
     form = AcceptInviteForm()
     if form.validate_on_submit():
@@ -237,13 +237,13 @@ def accept_invite(token: str) -> ResponseReturnValue:
             user = team.accept_invite(session, token, password=form.password.data)
         except InvalidInput as error:
             session.rollback()
-            form.password.errors.append(str(error))
+            form.password.errors.append(worded(error))
         except team.InviteUnusable as error:
-            return error_page(400, "This invitation can't be used", str(error))
+            return _unusable_invite(400, worded(error))
         except Conflict as error:
-            return error_page(409, "This invitation can't be used", str(error))
+            return _unusable_invite(409, worded(error))
         except IntegrityError:  # the same address joined a moment ago
-            return error_page(409, "This invitation can't be used", team.EMAIL_HAS_LOGIN)
+            return _unusable_invite(409, word(team.EMAIL_HAS_LOGIN))
         else:
             log_in(user)
             session.commit()
@@ -253,6 +253,10 @@ def accept_invite(token: str) -> ResponseReturnValue:
     return render_template(
         "accounts/accept_invite.html", form=form, invite=invite, partner=partner
     ), status
+
+
+def _unusable_invite(status: int, reason: str) -> tuple[str, int]:
+    return error_page(status, _("This invitation can't be used"), reason)
 
 
 # -- shared by both hubs' account pages -----------------------------------------------------------
@@ -276,16 +280,16 @@ def change_password(user: ClientUser | PartnerUser, form: ChangePasswordForm) ->
             keep=current_token(),
         )
     except limits.TooManyRequests as refused:
-        form.current_password.errors.append(str(refused))
+        form.current_password.errors.append(worded(refused))
         return 429
     except service.WrongCurrentPassword as error:
         session.rollback()
         limits.spend("current_password_per_user", budget)
-        form.current_password.errors.append(str(error))
+        form.current_password.errors.append(worded(error))
         return 400
     except InvalidInput as error:
         session.rollback()
-        form.new_password.errors.append(str(error))
+        form.new_password.errors.append(worded(error))
         return 400
     session.commit()
     return None

@@ -38,3 +38,15 @@ class FlowForm(EmptyForm):
     """A bare button inside a permission flow: its CSRF token and the flow it belongs to."""
 
     flow = HiddenField()
+
+
+class ChannelForm(FlowForm):
+    """A button on one of the client's numbers (Remove): the number's id and the flow."""
+
+    channel = HiddenField()
+
+
+class CorrectionForm(NumberForm):
+    """The corrected number and name of one of the client's numbers."""
+
+    channel = HiddenField()

@@ -5,12 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from onboarding.accounts import mails
-from onboarding.auth.forms import FlowForm, LoginForm, NumberForm, SignupForm
-from onboarding.auth.session import log_in, log_out
+from onboarding.auth.forms import (
+    ChannelForm,
+    CorrectionForm,
+    FlowForm,
+    LoginForm,
+    NumberForm,
+    SignupForm,
+)
+from onboarding.auth.session import ClientLogin, log_in, log_out
 from onboarding.auth.throttle import TooManyAttempts, attempt_login
 from onboarding.clients.service import create_client
 from onboarding.consent.flow import Flow, FlowError
@@ -24,8 +32,9 @@ from onboarding.consent.guard import (
 from onboarding.db import get_session
 from onboarding.errors import DomainError
 from onboarding.limits import per_address
-from onboarding.models import ClientUser
+from onboarding.models import Channel, Client, ClientUser
 from onboarding.pages import error_page, word, worded
+from onboarding.permissions.removal import correct_channel, kept, remove_channel, why_kept
 from onboarding.permissions.service import add_channel
 from onboarding.phones import to_e164
 
@@ -124,8 +133,10 @@ def _signup(flow: Flow) -> ResponseReturnValue:
 
 @bp.route("/signup/numbers", methods=["GET", "POST"])
 @client_in_flow
-def numbers(flow: Flow, user: ClientUser) -> ResponseReturnValue:
+def numbers(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
     token = flow.token
+    if request.method == "GET" and request.args.get("edit"):
+        return _edit(flow, login, request.args["edit"])
     form = NumberForm(flow=token)
     status = 200
     # Continue with a typed number adds it first: leaving it behind unsaid lost it.
@@ -139,10 +150,10 @@ def numbers(flow: Flow, user: ClientUser) -> ResponseReturnValue:
             phone = to_e164(form.phone.data)
             channel = add_channel(
                 session,
-                user.client,
+                _client_of(login),
                 phone,
                 (form.name.data or "").strip() or phone,
-                actor=f"client_user:{user.public_id}",
+                actor=_actor(login),
             )
             session.commit()
         except DomainError as error:
@@ -162,14 +173,125 @@ def numbers(flow: Flow, user: ClientUser) -> ResponseReturnValue:
         form.phone.errors.append(
             _("Not added yet: correct it, or clear the field to continue without it.")
         )
+    return _numbers_page(flow, login, form=form), status
+
+
+@bp.post("/signup/numbers/remove")
+@client_in_flow
+def remove_number(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
+    form = ChannelForm()  # CSRFProtect has checked the token before this view runs
+    channel = _own_channel(login, form.channel.data)
+    if channel is None:
+        return _not_found()
+    session = get_session()
+    phone = channel.phone_number
+    try:
+        remove_channel(session, _client_of(login), channel, actor=_actor(login))
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        page = _numbers_page(flow, login, form=NumberForm(flow=flow.token), refusal=worded(error))
+        return page, error.status
+    flash(_("Removed %(number)s.", number=phone), "success")
+    return redirect(url_for("auth.numbers", flow=flow.token), 303)
+
+
+@bp.post("/signup/numbers/correct")
+@client_in_flow
+def correct_number(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
+    form = CorrectionForm()
+    channel = _own_channel(login, form.channel.data)
+    if channel is None:
+        return _not_found()
+    if form.validate_on_submit():
+        session = get_session()
+        old = channel.phone_number
+        try:
+            phone = to_e164(form.phone.data)
+            name = (form.name.data or "").strip() or phone
+            corrected = correct_channel(
+                session, _client_of(login), channel, phone, name, actor=_actor(login)
+            )
+            session.commit()
+        except DomainError as error:  # the number stays as it was (rolled back)
+            session.rollback()
+            form.phone.errors.append(worded(error))
+        except IntegrityError:  # the client added the corrected number a moment ago
+            session.rollback()
+            form.phone.errors.append(word("number.added_already"))
+        else:
+            flash(
+                _("Corrected %(old)s to %(new)s.", old=old, new=corrected.phone_number), "success"
+            )
+            return redirect(url_for("auth.numbers", flow=flow.token), 303)
+    return _numbers_page(flow, login, correction=form, editing=channel), 400
+
+
+def _edit(flow: Flow, login: ClientLogin, channel_id: str) -> ResponseReturnValue:
+    """The numbers step with one number in an editable form (`?edit=<channel id>`)."""
+    channel = _own_channel(login, channel_id)
+    if channel is None:
+        return _not_found()
+    code = why_kept(get_session(), channel)
+    if code is not None:
+        return _numbers_page(flow, login, form=NumberForm(flow=flow.token), refusal=word(code)), 409
+    named = channel.name if channel.name != channel.phone_number else ""
+    form = CorrectionForm(
+        flow=flow.token, channel=channel.public_id, phone=channel.phone_number, name=named
+    )
+    return _numbers_page(flow, login, correction=form, editing=channel)
+
+
+def _numbers_page(
+    flow: Flow,
+    login: ClientLogin,
+    *,
+    form: NumberForm | None = None,
+    correction: CorrectionForm | None = None,
+    editing: Channel | None = None,
+    refusal: str | None = None,
+) -> str:
+    """The numbers step: the client's numbers, each with Remove and Correct unless it stays
+    (then why), and the form to add one, or, while correcting one, the form for that."""
+    channels = _client_of(login).channels
     return render_template(
         "auth/numbers.html",
         form=form,
+        correction=correction,
+        editing=editing,
+        refusal=refusal,
         flow=flow,
-        channels=user.client.channels,
-        user=user,
-        logout_form=FlowForm(flow=token),
-    ), status
+        channels=channels,
+        kept={id: word(code) for id, code in kept(get_session(), channels).items() if code},
+        row_form=ChannelForm(flow=flow.token),
+        login=login,
+        logout_form=FlowForm(flow=flow.token),
+    )
+
+
+def _own_channel(login: ClientLogin, channel_id: str | None) -> Channel | None:
+    """The signed-in client's channel by its public id; None for another client's or no id."""
+    if not channel_id:
+        return None
+    return get_session().scalar(
+        select(Channel).where(Channel.public_id == channel_id, Channel.client_id == login.client_id)
+    )
+
+
+def _not_found() -> tuple[str, int]:
+    return error_page(
+        404,
+        word("number.not_found"),
+        _("Go back to your numbers, reload the page and try again."),
+    )
+
+
+def _actor(login: ClientLogin) -> str:
+    return f"client_user:{login.public_id}"
+
+
+def _client_of(login: ClientLogin) -> Client:
+    return get_session().get_one(Client, login.client_id)
 
 
 @bp.post("/logout")

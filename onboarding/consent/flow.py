@@ -19,7 +19,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -31,10 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onboarding.consent.request import PermissionRequest
-from onboarding.db import utcnow
+from onboarding.db import Source, get_session, utcnow
 from onboarding.errors import DomainError
 from onboarding.models import Partner, UsedFlowNonce
-from onboarding.partners.service import find_partner
+from onboarding.partners.service import PartnerCard, partner_card
 
 PURPOSE = b"onboarding.consent.flow v2"
 # Far longer than any token we issue (about 2 KB at most); refused before any decoding.
@@ -97,20 +97,26 @@ class Flow:
     token: str
     request: PermissionRequest
     nonce: str
-    partner: Partner
+    card: PartnerCard  # what the pages show of the partner
+
+    @cached_property
+    def partner(self) -> Partner:
+        """The partner as an ORM object, for what changes or signs (an answer, a signup):
+        loaded on first use, so that a page that only shows the partner needs none."""
+        return get_session().get_one(Partner, self.card.id)
 
 
-def load(session: Session, token: str, known: Partner | None = None) -> Flow:
+def load(source: Source, token: str, known: PartnerCard | None = None) -> Flow:
     """A usable flow: authentic, not expired, its partner still there. `known`, a partner
-    already loaded (the signed-in client's), saves the query when it is the flow's."""
+    already read (the signed-in client's), saves the query when it is the flow's."""
     request, nonce = read(token)
     if known is not None and known.public_id == request.partner_id:
-        partner: Partner | None = known
+        card: PartnerCard | None = known
     else:
-        partner = find_partner(session, request.partner_id)
-    if partner is None:
+        card = partner_card(source, request.partner_id)
+    if card is None:
         raise FlowError("flow.partner_gone")
-    return Flow(token=token, request=request, nonce=nonce, partner=partner)
+    return Flow(token=token, request=request, nonce=nonce, card=card)
 
 
 def _fernet() -> MultiFernet:

@@ -13,10 +13,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from onboarding.auth.forms import FlowForm
-from onboarding.auth.session import current_client_user
+from onboarding.auth.session import ClientLogin, current_client_login
 from onboarding.consent import flow as flows
-from onboarding.db import get_session
-from onboarding.models import ClientUser
+from onboarding.db import reader
 from onboarding.pages import error_page, worded
 
 
@@ -25,7 +24,7 @@ def consent_url(token: str) -> str:
 
 
 def load_flow(token: str) -> flows.Flow:
-    return flows.load(get_session(), token)
+    return flows.load(reader(), token)
 
 
 def flow_required(
@@ -45,24 +44,25 @@ def flow_required(
 
 
 def client_in_flow(
-    view: Callable[[flows.Flow, ClientUser], ResponseReturnValue],
+    view: Callable[[flows.Flow, ClientLogin], ResponseReturnValue],
 ) -> Callable[[], ResponseReturnValue]:
-    """Hand the view the flow and the signed-in client user it is for: without a login, 303 to
-    the login that keeps the flow; a client of another partner is told and may log out."""
+    """Hand the view the flow and the signed-in client user it is for (a row: the view loads
+    what it changes): without a login, 303 to the login that keeps the flow; a client of
+    another partner is told and may log out."""
 
     @wraps(view)
     def wrapped() -> ResponseReturnValue:
-        user = current_client_user()  # loaded with its client and partner: usually the flow's
-        known = user.client.partner if user is not None else None
+        login = current_client_login()  # read with its client's partner: usually the flow's
+        known = login.partner if login is not None else None
         try:
-            flow = flows.load(get_session(), request.values.get("flow", ""), known=known)
+            flow = flows.load(reader(), request.values.get("flow", ""), known=known)
         except flows.FlowError as error:
             return refuse_flow(error)
-        if user is None:
+        if login is None:
             return redirect(url_for("auth.login", flow=flow.token), 303)
-        if user.client.partner_id != flow.partner.id:
-            return wrong_account(user, flow)
-        return view(flow, user)
+        if login.partner.id != flow.card.id:
+            return wrong_account(login, flow)
+        return view(flow, login)
 
     return wrapped
 
@@ -97,16 +97,16 @@ def refuse_flow(error: flows.FlowError) -> tuple[str, int]:
     )
 
 
-def wrong_account(user: ClientUser, flow: flows.Flow) -> tuple[str, int]:
+def wrong_account(login: ClientLogin, flow: flows.Flow) -> tuple[str, int]:
     return error_page(
         403,
         _("This account belongs to another partner"),
         _(
             "You are logged in as %(email)s of %(client)s, which is not a client of %(brand)s. "
             "Log out to continue with another account.",
-            email=user.email,
-            client=user.client.name,
-            brand=flow.partner.brand_name,
+            email=login.email,
+            client=login.client_name,
+            brand=flow.card.brand_name,
         ),
         logout_form=FlowForm(flow=flow.token),
     )

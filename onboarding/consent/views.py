@@ -7,17 +7,19 @@ from dataclasses import dataclass
 from flask import Blueprint, Config, current_app, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from onboarding.auth.forms import FlowForm
-from onboarding.auth.session import current_client_user
+from onboarding.auth.session import ClientLogin, current_client_user
 from onboarding.consent import flow as flows
 from onboarding.consent import selection as sel
 from onboarding.consent.callback import CallbackTooLong, callback_url, check_issuer
 from onboarding.consent.forms import ConsentForm
 from onboarding.consent.guard import client_in_flow, consent_url, refuse_flow
 from onboarding.consent.request import parse_request, strict_query
+from onboarding.consent.rows import numbers_html
 from onboarding.db import get_session
 from onboarding.errors import ForeignChannel, InvalidInput
 from onboarding.models import ClientUser, Consent
@@ -80,21 +82,22 @@ def permission_360dialog(partner_id: str) -> Response:
 
 @bp.route("/permission/consent", methods=["GET", "POST"])
 @client_in_flow
-def consent(flow: flows.Flow, user: ClientUser) -> Page | str:
-    form = ConsentForm()
-    if request.method == "POST" and not form.validate_on_submit():
-        return error_page(400, _("Your form expired"), _("Go back, reload the page and try again."))
-    selection = sel.Selection()
+def consent(flow: flows.Flow, login: ClientLogin) -> Page | str:
     q = request.values.get("q", "").strip()[: sel.MAX_QUERY]
-    if request.method == "POST":
-        selection = _carried(form, user.client.id)
-        # "filter" redraws the screen: the Filter button, Go back, and the hidden first button
-        # that Enter presses, so that Enter never answers for the client.
-        if request.form.get("action") != "filter":  # anything but Allow is a Cancel
-            if _asks_to_share_nothing(form, flow, user, selection):
-                return _confirm_nothing(form, flow, user, selection)
-            return _answer(form, flow, user, selection)
-    return _screen(form, flow, user, selection, q)
+    if request.method == "GET":  # from rows alone: no form object, no ORM object
+        return _screen(flow, login, sel.Selection(), q, every=login.all_channels)
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        return error_page(400, _("Your form expired"), _("Go back, reload the page and try again."))
+    selection = _carried(form, login.client_id)
+    # "filter" redraws the screen: the Filter button, Go back, and the hidden first button
+    # that Enter presses, so that Enter never answers for the client.
+    if request.form.get("action") == "filter":
+        return _screen(flow, login, selection, q, every=bool(form.all_channels.data))
+    user = get_session().get_one(ClientUser, login.user_id)  # anything but Allow is a Cancel
+    if _asks_to_share_nothing(form, flow, user, selection):
+        return _confirm_nothing(flow, login, selection)
+    return _answer(form, flow, user, selection)
 
 
 def _carried(form: ConsentForm, client_id: int) -> sel.Selection:
@@ -126,17 +129,14 @@ def _asks_to_share_nothing(
     return not _answer_ids(get_session(), form, flow, user, selection)
 
 
-def _confirm_nothing(
-    form: ConsentForm, flow: flows.Flow, user: ClientUser, selection: sel.Selection
-) -> str:
+def _confirm_nothing(flow: flows.Flow, login: ClientLogin, selection: sel.Selection) -> str:
     """A page of its own, so that it works without JavaScript: what sharing nothing takes away."""
-    losing, losing_count = sel.shared_numbers(get_session(), user.client.id, CONFIRM_LISTS)
+    losing, losing_count = sel.shared_numbers(get_session(), login.client_id, CONFIRM_LISTS)
     return render_template(
         "consent/confirm_nothing.html",
         flow=flow,
-        client=user.client,
-        user=user,
-        csrf_token=form.csrf_token.current_token,
+        login=login,
+        csrf_token=generate_csrf(),
         selection=selection,
         q=request.form.get("q", "").strip()[: sel.MAX_QUERY],
         losing=losing,
@@ -146,40 +146,34 @@ def _confirm_nothing(
 
 
 def _screen(
-    form: ConsentForm, flow: flows.Flow, user: ClientUser, selection: sel.Selection, q: str
+    flow: flows.Flow, login: ClientLogin, selection: sel.Selection, q: str, *, every: bool
 ) -> str:
-    session = get_session()
-    client = user.client
-    start = sel.starting_point(session, client.id, flow.request)
+    session = get_session()  # made, not begun: the list and the shared ids are prepared reads
+    client_id = login.client_id
+    start = sel.starting_point(session, client_id, flow.request)
     chosen = sel.selected(start, selection)
-    rows = sel.listed_rows(session, client.id, q)
+    rows = sel.listed_rows(session, client_id, q)
     # A short list is its own count: the counting queries are for clients with many numbers.
     short = len(rows) < sel.SHOW
-    total = len(rows) if short and not q else sel.count(session, sel.matching(client.id, ""))
-    matches = len(rows) if short else sel.count(session, sel.matching(client.id, q))
-    chosen_count = len(sel.own(session, client.id, chosen)) if selection.picked else len(chosen)
+    total = len(rows) if short and not q else sel.count(session, sel.matching(client_id, ""))
+    matches = len(rows) if short else sel.count(session, sel.matching(client_id, q))
+    chosen_count = len(sel.own(session, client_id, chosen)) if selection.picked else len(chosen)
     # What Allow takes away: shared now but not selected, i.e. shared and unpicked (the
     # starting point holds every shared number), so a first GET needs no query for it.
-    losing = sel.shared_among(session, client.id, selection.unpicked)
-    form.flow.data = flow.token
-    if request.method == "GET":
-        form.all_channels.data = client.all_channels
-    every = bool(form.all_channels.data)
+    losing = sel.shared_among(session, client_id, selection.unpicked)
     listed = {row.public_id for row in rows}
     return render_template(
         "consent/consent.html",
-        form=form,
         flow=flow,
-        client=client,
-        user=user,
-        rows=rows,
+        login=login,
+        csrf_token=generate_csrf(),
+        rows=sel.shown(rows, chosen, set() if every else losing, every=every),
+        numbers_html=numbers_html,
+        listed=" ".join(row.public_id for row in rows),
         q=q,
         total=total,
         matches=matches,
-        chosen=chosen,
-        chosen_count=chosen_count,
         every=every,
-        losing=set() if every else losing,
         # The button's figures: the script counts the listed boxes and adds these for the rest.
         effect=Effect(
             share=total if every else chosen_count,
@@ -189,7 +183,6 @@ def _screen(
         ),
         selection=selection,
         show=sel.SHOW,
-        logout_form=FlowForm(flow=flow.token),
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, redirect, render_template, request
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -91,16 +92,19 @@ def start() -> Response | tuple[str, int]:
     partner_id = demo_partner_id(current_app.instance_path)
     partner = find_partner(get_session(), partner_id) if partner_id else None
     if partner is None:
-        return error_page(404, "No demo yet", "Run `onboarding demo` (or `make run`) first.")
+        return error_page(404, _("No demo yet"), _("Run `onboarding demo` (or `make run`) first."))
     state = f"demo-{secrets.token_urlsafe(12)}"
     try:
         link = permission_link(partner, {"redirect_url": receiver_url(), "state": state})
     except InvalidInput:
         return error_page(
             400,
-            "The demo receiver is not registered on this address",
-            f"Run `onboarding demo --port {request.host.rpartition(':')[2]}` (as `make run` does)"
-            " to register it, then start again.",
+            _("The demo receiver is not registered on this address"),
+            _(
+                "Run `onboarding demo --port %(port)s` (as `make run` does) to register it, "
+                "then start again.",
+                port=request.host.rpartition(":")[2],
+            ),
         )
     return _keep_states(redirect(link, 303), [*issued_states(), state])
 
@@ -137,4 +141,7 @@ def callback() -> Response:
         partner_id=client.partner.public_id if client is not None else None,
     )
     # A state is good for one callback, whatever that callback was.
-    return _keep_states(Response(page), [kept for kept in issued if kept != state])
+    # werkzeug's Response says text/plain unless told: the browser would show the markup.
+    return _keep_states(
+        Response(page, mimetype="text/html"), [kept for kept in issued if kept != state]
+    )

@@ -8,6 +8,7 @@ import logging
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Response, current_app, json, jsonify, make_response, request
+from flask_babel import gettext as _
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -109,9 +110,11 @@ def database_unavailable(error: DBAPIError) -> Response:
         )
     body, status = error_page(
         503,
-        "We'll be right back",
-        "The hub can't reach its database at the moment. Nothing was changed; please try "
-        "again in a few seconds.",
+        _("We'll be right back"),
+        _(
+            "The hub can't reach its database at the moment. Nothing was changed; please try "
+            "again in a few seconds."
+        ),
     )
     response = make_response(body, status)
     response.headers["Retry-After"] = str(RETRY_AFTER)

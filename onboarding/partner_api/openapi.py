@@ -65,6 +65,7 @@ SWAGGER_PAGE = """<!DOCTYPE html>
   <meta charset="UTF-8">
   <title>Onboarding Hub API</title>
   <link rel="stylesheet" href="swagger/css/swagger-ui.css">
+  <link rel="stylesheet" href="{{ url_for('static', filename='api-docs.css') }}">
 </head>
 <body>
   <div id="swagger-ui" data-url="{{ doc_url }}"></div>

@@ -15,6 +15,7 @@ from onboarding.accounts import limits
 from onboarding.db import get_session
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import PartnerUser
+from onboarding.pages import worded
 from onboarding.partner_hub import bp
 from onboarding.partner_hub.access import login_required, owner_required
 from onboarding.partner_hub.forms import EmptyForm, InviteForm, RoleForm
@@ -41,7 +42,7 @@ def invite(user: PartnerUser) -> ResponseReturnValue:
         limits.spend("invite_per_partner", user.partner.public_id)
         new = staff.invite(session, user, email=form.email.data, role=form.role.data)
     except limits.TooManyRequests as refused:
-        form.email.errors.append(str(refused))
+        form.email.errors.append(worded(refused))
         return _team(user, form, status=429, headers={"Retry-After": str(refused.retry_after)})
     except (InvalidInput, Conflict) as error:
         session.rollback()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from onboarding.accounts import check_new_login
-from onboarding.db import utcnow
+from onboarding.db import Prepared, Source, utcnow
 from onboarding.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from onboarding.models import (
     BillingModel,
@@ -127,6 +127,35 @@ def lock_partner(session: Session, partner: Partner, *attributes: str) -> None:
 
 def find_partner(session: Session, public_id: str) -> Partner | None:
     return session.scalar(select(Partner).where(Partner.public_id == public_id))
+
+
+class PartnerCard(NamedTuple):
+    """What the screens show of a partner (its banner, logo, sandbox badge): one row, no ORM
+    object."""
+
+    id: int
+    public_id: str
+    brand_name: str
+    logo_url: str | None
+    website: str | None
+    sandbox: bool
+
+
+_CARD = Prepared(
+    select(
+        Partner.id,
+        Partner.public_id,
+        Partner.brand_name,
+        Partner.logo_url,
+        Partner.website,
+        Partner.sandbox,
+    ).where(Partner.public_id == bindparam("public_id"))
+)
+
+
+def partner_card(source: Source, public_id: str) -> PartnerCard | None:
+    row = _CARD.first(source, public_id=public_id)
+    return PartnerCard(*row) if row is not None else None
 
 
 SETTINGS = ("redirect_urls", "webhook_url", "brand_name")

@@ -30,10 +30,7 @@ INVITE_LIFETIME = timedelta(days=7)
 ROLES = ("owner", "member")
 STAFF_EVENTS_AS_WEBHOOKS = False
 LAST_OWNER = "Your partner account needs at least one owner: make someone else an owner first."
-EMAIL_HAS_LOGIN = (
-    "This address has a Partner Hub login already (one address can belong to one partner "
-    "only). Ask for an invitation to another address."
-)
+EMAIL_HAS_LOGIN = "invite.email_has_login"
 
 
 class InviteUnusable(DomainError):
@@ -210,13 +207,13 @@ def open_invite(session: Session, token: str) -> PartnerInvite:
         select(PartnerInvite).where(PartnerInvite.token_hash == hash_secret(token))
     )
     if found is None:
-        raise InviteUnusable("This invitation link is not valid.")
+        raise InviteUnusable("invite.invalid")
     if found.accepted_at is not None:
-        raise InviteUnusable("This invitation has been accepted already. Log in instead.")
+        raise InviteUnusable("invite.accepted")
     if found.revoked_at is not None:
-        raise InviteUnusable("This invitation was withdrawn. Ask the owner for a new one.")
+        raise InviteUnusable("invite.withdrawn")
     if found.expires_at <= utcnow():
-        raise InviteUnusable("This invitation has expired. Ask the owner for a new one.")
+        raise InviteUnusable("invite.expired")
     return found
 
 
@@ -239,7 +236,7 @@ def accept_invite(session: Session, token: str, *, password: str) -> PartnerUser
         .execution_options(synchronize_session=False)
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
-        raise InviteUnusable("This invitation has been accepted already. Log in instead.")
+        raise InviteUnusable("invite.accepted")
     session.refresh(found)
     user = PartnerUser(
         partner_id=partner.id,

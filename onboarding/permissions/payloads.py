@@ -92,6 +92,14 @@ class StatusChanged(ChannelsData):
     to: Status
 
 
+class ChannelRemoved(ChannelsData):
+    phone_number: str
+    permission_removed: bool = Field(
+        description="The number was shared with you (by the billing default only) and that "
+        "permission went with it; no separate permission.revoked is sent"
+    )
+
+
 class WebhookTest(_Data):
     message: str
 
@@ -114,6 +122,7 @@ WEBHOOK_EVENTS: dict[str, type[_Data]] = {
     "permission.revoked": PermissionChanged,
     "api_key.created": ApiKeyCreated,
     "channel.status_changed": StatusChanged,
+    "channel.removed": ChannelRemoved,
     "webhook.test": WebhookTest,
 }
 # The partner's own staff changing: in the feed only, never sent as webhooks.
