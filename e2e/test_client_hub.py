@@ -1,5 +1,7 @@
 """The Client Hub in a real browser: a client whose number its partner holds (R2, R7) removes the
-partner's permission (R3), generates its own key (R6, R8), and the partner's side sees the result.
+partner's permission (R3), generates its own key (R6, R8), and the partner's side sees the result;
+the traps: "All numbers" while the client holds its own key, and the one save of the settings;
+the profile menu, the activity page on a phone, and every page in English, German and Portuguese.
 
 Set-up goes through the operator CLI and the domain layer in the live server's database; the
 partner's side is checked through the Partner API and the messaging API, as a partner would.
@@ -18,9 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from e2e.conftest import LiveServer
-from e2e.helpers import assert_accessible, screenshot
-from onboarding.models import Channel, Partner, PartnerApiKey, Side
+from e2e.helpers import DESKTOP, PHONE, assert_accessible, screenshot
+from onboarding.models import Channel, GrantedVia, Partner, PartnerApiKey, Side
 from onboarding.permissions.keys import generate_api_key
+from onboarding.permissions.service import revoke
 
 pytestmark = pytest.mark.e2e
 
@@ -133,10 +136,13 @@ def test_client_removes_permission_then_generates_its_own_key(
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Your WhatsApp numbers")).to_be_visible()
-    expect(page.get_by_text(R7, exact=True)).to_be_visible()
+    expect(page.get_by_text(R7, exact=True)).to_have_count(1)  # one banner, not per card
+    expect(page.locator("#r7")).to_have_text(R7)
     generate = page.get_by_role("button", name="Generate API Key")
     expect(generate).to_be_disabled()
-    expect(generate).to_have_accessible_description(R7)
+    expect(generate).to_have_accessible_description(
+        f"{R7} Shared with {BRAND}: {BRAND} generates this number's API keys (see above)."
+    )
     screenshot(page, "client-numbers")
     assert_accessible(page)
 
@@ -149,10 +155,11 @@ def test_client_removes_permission_then_generates_its_own_key(
     box = page.get_by_role("checkbox", name=NUMBER)
     expect(box).to_be_checked()
     expect(page.get_by_text("Billing default: shared when the number was added")).to_be_visible()
+    expect(page.get_by_role("radio", name="Only the numbers I select")).to_be_checked()
     screenshot(page, "client-settings")
     assert_accessible(page)
     box.uncheck()
-    page.get_by_role("button", name="Save changes").click()
+    page.get_by_role("button", name="Save", exact=True).click()
 
     # The confirmation says what removing does (R3) before anything changes.
     expect(page.get_by_role("heading", name=f"Remove {BRAND}'s permission?")).to_be_visible()
@@ -188,7 +195,7 @@ def test_client_removes_permission_then_generates_its_own_key(
 
     # Activity: the removal and the key, newest first.
     page.get_by_role("link", name="Activity").click()
-    rows = page.locator("table.activity tbody tr")
+    rows = page.get_by_role("list", name="Activity, newest first").get_by_role("listitem")
     expect(rows.nth(0)).to_contain_text("API key generated")
     expect(rows.nth(0)).to_contain_text("You")
     expect(rows.nth(1)).to_contain_text("Permission removed")
@@ -204,7 +211,8 @@ def test_client_removes_permission_then_generates_its_own_key(
     assert answer.status == 200
     assert answer.json()["channel_id"] == setup.channel_id
 
-    # Log out; the partner's staff then see Missing in the Partner Hub (R4).
+    # Log out (profile menu); the partner's staff then see Missing in the Partner Hub (R4).
+    page.get_by_text("Menu", exact=True).click()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
     page.goto(f"{live_server.url}/hub/login")
@@ -242,3 +250,140 @@ def test_client_adds_a_number(page: Page, live_server: LiveServer, setup: Setup)
     card = page.get_by_role("listitem").filter(has_text="+4915123456789")
     expect(card).to_contain_text("Pending")
     expect(card).to_contain_text("Store Hamburg")
+
+
+def log_in(page: Page, live_server: LiveServer, lang: str = "en") -> None:
+    page.goto(f"{live_server.url}/login?lang={lang}")
+    page.locator("input[name=email]").fill(EMAIL)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/client/$"))
+
+
+def a_number_with_the_clients_own_key(live_server: LiveServer, setup: Setup) -> str:
+    """Remove the partner's permission for the number and let the client make its key."""
+    with Session(live_server.engine) as session:
+        channel = session.scalars(
+            select(Channel).where(Channel.public_id == setup.channel_id)
+        ).one()
+        revoke(session, channel.client, [channel], via=GrantedVia.CLIENT_HUB, actor="test")
+        key = generate_api_key(session, channel, side=Side.CLIENT, actor="test")
+        session.commit()
+        return key.secret
+
+
+def test_all_numbers_with_the_clients_own_key_says_what_happens_and_keeps_it_working(
+    page: Page, live_server: LiveServer, setup: Setup
+) -> None:
+    """Trap: "All numbers" shares a number that holds the client's own key. The rule: that key
+    keeps working until the partner generates one (R8 then revokes it); the screens say so
+    before the save and on the number's card, never "API keys are disabled" alone."""
+    own_key = a_number_with_the_clients_own_key(live_server, setup)
+    prefix = own_key[:10]
+    log_in(page, live_server)
+
+    # The door of the source document: profile menu → Partner.
+    page.get_by_text("Menu", exact=True).click()
+    page.get_by_role("link", name="Partner", exact=True).click()
+    expect(page.get_by_role("heading", name="Organization Settings")).to_be_visible()
+    all_numbers = page.get_by_role("radio", name="All numbers, now and later")
+    expect(all_numbers).to_have_accessible_description(
+        f"Every number you have now and every number you add later is shared with {BRAND}."
+        f" 1 of your numbers not shared now has an API key of your own: it keeps working"
+        f" until {BRAND} generates a key for that number, which revokes yours."
+    )
+    box = page.get_by_role("checkbox", name=NUMBER)
+    expect(box).not_to_be_checked()
+    all_numbers.check()
+    expect(box).to_be_checked()  # "All" ticks and locks the list
+    expect(box).to_be_disabled()
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    expect(page.get_by_text("“All numbers, now and later” is on")).to_be_visible()
+    expect(page.get_by_text(f"Your own API key {prefix}… still works until")).to_be_visible()
+    assert messaging(page, live_server, own_key).status == 200  # it does
+
+    page.get_by_role("link", name="Numbers").click()
+    card = page.get_by_role("listitem").filter(has_text=NUMBER)
+    reason = (
+        f"Your own API key {prefix}… still works: sharing did not stop it. It stops when"
+        f" {BRAND} generates a key for this number. Until then you cannot generate a new one."
+    )
+    expect(card.locator(".reason")).to_have_text(reason)
+    expect(card).not_to_contain_text("API keys are disabled")
+    expect(page.locator("#r7")).to_contain_text(
+        f"an API key you made before sharing keeps working until {BRAND} generates one"
+    )
+    assert_accessible(page)
+
+    # The partner generates one: R8 revokes the client's, and the card says so no more.
+    with Session(live_server.engine) as session:
+        channel = session.scalars(
+            select(Channel).where(Channel.public_id == setup.channel_id)
+        ).one()
+        generate_api_key(session, channel, side=Side.PARTNER, actor="test")
+        session.commit()
+    assert messaging(page, live_server, own_key).status == 401
+    page.reload()
+    expect(card).not_to_contain_text("still works")
+
+
+def test_one_save_for_the_choice_and_the_ticks(
+    page: Page, live_server: LiveServer, setup: Setup
+) -> None:
+    """Trap: two forms on one page, each with its own button, saved one and lost the other.
+    Now one form: the choice and the ticks go with one Save; there is no other button."""
+    a_number_with_the_clients_own_key(live_server, setup)
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/client/settings/partner")
+    form_buttons = page.locator("main form button[type=submit]")
+    expect(form_buttons).to_have_count(1)
+    expect(form_buttons).to_have_text("Save")
+    expect(
+        page.get_by_role("button", name=re.compile("Share all|Save this setting"))
+    ).to_have_count(0)
+
+    # "All", then back to "Only the numbers I select": the ticks come back as they were.
+    box = page.get_by_role("checkbox", name=NUMBER)
+    page.get_by_role("radio", name="All numbers, now and later").check()
+    expect(box).to_be_checked()
+    page.get_by_role("radio", name="Only the numbers I select").check()
+    expect(box).not_to_be_checked()
+    expect(box).to_be_enabled()
+    box.check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text(f"Shared {NUMBER} with {BRAND}.")).to_be_visible()
+    expect(page.get_by_role("radio", name="Only the numbers I select")).to_be_checked()
+    assert permission(page, live_server, setup) == "shared"
+
+
+HTML_LANG = {"en": "en", "de": "de", "pt": "pt-BR"}
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "pt"])
+def test_every_client_hub_page_in_each_language_fits_a_phone(
+    page: Page, live_server: LiveServer, setup: Setup, lang: str
+) -> None:
+    """Numbers, settings, activity, add number and account in each language: no horizontal
+    scroll at 375 px, axe-core clean at both widths; the profile menu open on a phone too."""
+    log_in(page, live_server, lang)
+    for path in [
+        "/client/",
+        "/client/settings/partner",
+        "/client/activity",
+        "/client/numbers/new",
+        "/client/account",
+    ]:
+        page.goto(f"{live_server.url}{path}")
+        expect(page.locator("html")).to_have_attribute(
+            "lang", "en" if lang == "en" else ("de" if lang == "de" else "pt-BR")
+        )
+        page.set_viewport_size(PHONE)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (path, width)
+        page.set_viewport_size(DESKTOP)
+        assert_accessible(page)
+    page.get_by_text({"en": "Menu", "de": "Menü", "pt": "Menu"}[lang], exact=True).click()
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_accessible(page)

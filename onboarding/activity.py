@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -71,7 +71,7 @@ def for_client(
         _row(
             event,
             what=labels.event_label(event.type),
-            detail=_client_detail(event.data),
+            detail=_client_detail(event.data, client),
             numbers=numbers,
             who=_client_who(Actor.parse(event.actor), client, viewer, users),
             client=client,
@@ -129,15 +129,15 @@ def _recorded_number(event: AuditEvent, channel_id: str) -> str:
 
 def _partner_what(event: AuditEvent) -> str:
     """What happened, in the partner team's language (the labels are `labels.py`'s)."""
-    text = str(_(labels.event_label(event.type)))
+    text = str(labels.event_label(event.type))
     data = event.data
     if via := data.get("via"):
-        return str(_("%(what)s (via %(via)s)", what=text, via=_(labels.via_label(via))))
+        return str(gettext("%(what)s (via %(via)s)", what=text, via=labels.via_label(via)))
     if event.type == "api_key.created":
         prefix = data.get("prefix", "")
         if data.get("created_by") == "client":
-            return str(_("%(what)s (%(prefix)s…, by the client)", what=text, prefix=prefix))
-        return str(_("%(what)s (%(prefix)s…, by the partner)", what=text, prefix=prefix))
+            return str(gettext("%(what)s (%(prefix)s…, by the client)", what=text, prefix=prefix))
+        return str(gettext("%(what)s (%(prefix)s…, by the partner)", what=text, prefix=prefix))
     if event.type == "channel.status_changed":
         return f"{text}: {data.get('from', '?')} → {data.get('to', '?')}"
     if event.type == "staff.role_changed":
@@ -149,27 +149,38 @@ def _partner_what(event: AuditEvent) -> str:
     return text
 
 
-def _client_detail(data: dict[str, Any]) -> str:
+def _client_detail(data: dict[str, Any], client: Client) -> str:
+    """In the client's words; the partner named by its brand, as on the Numbers page."""
     if "via" in data:
-        return f"via {labels.via_label(str(data['via']))}"
+        return str(gettext("via %(way)s", way=labels.via_label(str(data["via"]))))
     if "prefix" in data:
-        maker = "you" if data.get("created_by") == "client" else "your partner"
-        return f"key {data['prefix']}… made by {maker}"
+        if data.get("created_by") == "client":
+            return str(gettext("key %(prefix)s… made by you", prefix=data["prefix"]))
+        return str(
+            gettext(
+                "key %(prefix)s… made by %(brand)s",
+                prefix=data["prefix"],
+                brand=client.partner.brand_name,
+            )
+        )
     if "to" in data:  # channel.status_changed
-        return labels.STATUS_NOW.get(str(data["to"]), f"now {data['to']}")
+        now = labels.STATUS_NOW.get(str(data["to"]))
+        return str(now) if now else str(gettext("now %(status)s", status=data["to"]))
     return ""
 
 
 def _client_who(actor: Actor, client: Client, viewer: ClientUser, users: dict[str, str]) -> str:
+    """One name per actor: "You", a colleague's e-mail, "<brand> (<door>)", the support team."""
     if actor.type == "client_user":
         if actor.id == viewer.public_id:
-            return "You"
-        return users.get(actor.id or "", "A user of your account")
+            return str(gettext("You"))
+        return users.get(actor.id or "", str(gettext("A user of your account")))
     if actor.type in labels.PARTNER_DOORS:
-        return f"{client.partner.brand_name} ({labels.PARTNER_DOORS[actor.type]})"
+        door = labels.PARTNER_DOORS[actor.type]
+        return str(gettext("%(brand)s (%(door)s)", brand=client.partner.brand_name, door=door))
     if actor.type in ("operator", "operator_api"):
-        return labels.OPERATOR
-    return labels.HUB
+        return str(labels.OPERATOR)
+    return str(labels.HUB)
 
 
 def _partner_names(session: Session, partner: Partner, events: list[AuditEvent]) -> dict[str, str]:
@@ -182,11 +193,11 @@ def _partner_names(session: Session, partner: Partner, events: list[AuditEvent])
     names: dict[str, str] = {}
     for recorded, actor in actors:
         if actor.type in labels.OPERATOR_TO_PARTNER:
-            names[recorded] = _(labels.OPERATOR_TO_PARTNER[actor.type])
+            names[recorded] = str(labels.OPERATOR_TO_PARTNER[actor.type])
         elif actor.type == "partner_api_key":
-            names[recorded] = _("Partner API (key %(id)s)", id=actor.id)
+            names[recorded] = gettext("Partner API (key %(id)s)", id=actor.id)
         elif actor.type == "oauth_client":
-            names[recorded] = _("Partner API (OAuth client %(id)s)", id=actor.id)
+            names[recorded] = gettext("Partner API (OAuth client %(id)s)", id=actor.id)
     for public_id, email in session.execute(
         select(PartnerUser.public_id, PartnerUser.email).where(
             PartnerUser.public_id.in_(ids.get("partner_user", set())),
@@ -202,5 +213,5 @@ def _partner_names(session: Session, partner: Partner, events: list[AuditEvent])
             Client.partner_id == partner.id,
         )
     ):
-        names[f"client_user:{public_id}"] = _("%(email)s (client)", email=email)
+        names[f"client_user:{public_id}"] = gettext("%(email)s (client)", email=email)
     return names

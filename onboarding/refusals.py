@@ -147,4 +147,23 @@ TEXTS: dict[str, str] = {
     "team.last_owner": N_(
         "Your partner account needs at least one owner: make someone else an owner first."
     ),
+    # Channel API keys (R6-R8): who may generate them now (permissions/keys.py)
+    "key.with_partner": N_(  # R7, word for word
+        "API keys are disabled for this number. The number was shared with your integration"
+        " partner. With your permission the partner has access to the WhatsApp Business API on"
+        " your behalf. To manage permissions go to “Organization Settings” or contact your"
+        " partner."
+    ),
+    "key.not_shared": N_(
+        "The client has not shared this number with you. Ask for permission first."
+    ),
+    "key.pending_for_client": N_(
+        "This number is still being connected to WhatsApp: API keys can be generated once it is"
+        " running. If this takes long, contact %(brand)s."
+    ),
+    "key.pending_for_partner": N_(
+        "This number is still pending: it can get API keys once it is connected to WhatsApp."
+        " The hub's operator marks it running (onboarding set-status %(channel)s running, or PUT"
+        " /ops/v1/channels/%(channel)s/status); a channel.status_changed event tells you when."
+    ),
 }

@@ -240,7 +240,12 @@ def test_another_partners_client_is_not_found_on_any_page(
 def settings_post(http: FlaskClient, html: str, ticked: list[str]) -> TestResponse:
     return http.post(
         "/client/settings/partner",
-        data={"csrf_token": csrf_token(html), "listed": listed(html), "channels": ticked},
+        data={
+            "csrf_token": csrf_token(html),
+            "mode": "selected",
+            "listed": listed(html),
+            "channels": ticked,
+        },
     )
 
 
@@ -283,7 +288,12 @@ def test_the_settings_form_refuses_a_listed_number_of_another_client(
     html = client.get("/client/settings/partner").text
     response = client.post(
         "/client/settings/partner",
-        data={"csrf_token": csrf_token(html), "listed": [big.ids[0], foreign], "channels": []},
+        data={
+            "csrf_token": csrf_token(html),
+            "mode": "selected",
+            "listed": [big.ids[0], foreign],
+            "channels": [],
+        },
     )
     assert response.status_code == 404
     assert db.scalar(select(Channel).where(Channel.public_id == foreign)) is not None

@@ -1,6 +1,7 @@
-"""The Client Hub through HTTP: numbers and keys (R6-R8), Settings → Partner (R3, R5), adding a
-number (R2), the activity trail; and every refusal (no login, no CSRF token, another client's
-number, a key while shared or pending, bad numbers, removal without confirmation)."""
+"""The Client Hub through HTTP: numbers and keys (R6-R8), Settings → Partner (R3, R5; one save:
+"All numbers, now and later" or "Only the numbers I select"), adding a number (R2), the activity
+trail, the profile menu, the languages; and every refusal (no login, no CSRF token, another
+client's number, a key while shared or pending, bad numbers, removal without confirmation)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from onboarding.client_hub.activity import PAGE_SIZE
+from onboarding.clients.numbers import PER_PAGE
 from onboarding.models import (
     ApiKey,
     AuditEvent,
@@ -107,6 +109,17 @@ def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None) -> 
     return client.post(path, data={"csrf_token": token, **(data or {})})
 
 
+def untagged(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def save(
+    client: FlaskClient, shared: list[str], listed: list[str], mode: str = "selected"
+) -> TestResponse:
+    """Organization Settings → Partner's one Save."""
+    return post(client, SETTINGS, {"mode": mode, "channels": shared, "listed": listed})
+
+
 def text(response: TestResponse) -> str:
     """The page with entities decoded and runs of white space as one space, so that messages
     compare as a person reads them, however the template wraps its lines."""
@@ -166,8 +179,6 @@ ACTIONS = [
     "/client/numbers/new",
     SETTINGS,
     CONFIRM,
-    "/client/settings/partner/share-all",
-    "/client/settings/partner/all-numbers",
 ]
 
 
@@ -227,8 +238,13 @@ def foreign(db: Session, account: Account) -> Account:
     ("method", "path", "data"),
     [
         ("post", "/client/numbers/{foreign}/api-key", {}),
-        ("post", SETTINGS, {"channels": ["{own}", "{foreign}"]}),
-        ("post", SETTINGS, {"channels": [], "listed": ["{own}", "{foreign}"]}),
+        ("post", SETTINGS, {"mode": ["selected"], "channels": ["{own}", "{foreign}"]}),
+        (
+            "post",
+            SETTINGS,
+            {"mode": ["selected"], "channels": [], "listed": ["{own}", "{foreign}"]},
+        ),
+        ("post", SETTINGS, {"mode": ["all"], "channels": [], "listed": ["{own}", "{foreign}"]}),
         ("get", CONFIRM + "?remove={foreign}", None),
         ("get", CONFIRM + "?share={foreign}&remove={own}", None),
         ("post", CONFIRM, {"remove": ["{foreign}"]}),
@@ -280,6 +296,23 @@ def test_the_nav_marks_the_current_page_and_offers_log_out(
         assert '<main class="wide">' in page
 
 
+def test_the_profile_menu_leads_to_partner_account_and_log_out(
+    client: FlaskClient, account: Account
+) -> None:
+    # The source document: "their profile in the top Menu → Partner".
+    log_in(client, account.user)
+    page = client.get("/client/activity").text
+    menu = re.search(r'<details class="profile-menu">(.*?)</details>', page, re.S)
+    assert menu, "no profile menu"
+    assert f"Logged in as {account.user.email}" in menu.group(1)
+    links = re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', menu.group(1))
+    assert links == [(SETTINGS, "Partner"), ("/client/account", "Account")]
+    assert 'action="/logout"' in menu.group(1)
+    partner = text(client.get(SETTINGS))
+    assert f"Numbers shared with {account.partner.brand_name}" in partner  # the list ...
+    assert "Save" in partner  # ... and its edits
+
+
 # -- Numbers and API keys (R6, R7, R8) ---------------------------------------------------------
 
 
@@ -304,12 +337,20 @@ def test_a_shared_number_shows_the_r7_message_next_to_a_greyed_out_button(
     log_in(client, shared.user)
     page = client.get("/client/").text
     assert KEYS_WITH_PARTNER == R7
-    assert R7 in html.unescape(page)
-    channel_id = shared.ids[0]
-    assert f'action="/client/numbers/{channel_id}/api-key"' not in page  # no form to submit
-    button = re.search(r'<button type="button" class="button" aria-disabled="true"[^>]*>', page)
-    assert button and f'aria-describedby="reason-{channel_id}"' in button.group(0)
-    assert f'<p class="reason" id="reason-{channel_id}">' in page
+    # Once, in a banner above the cards, word for word; its pointer links to the settings.
+    banner = re.search(r'<div class="callout r7" id="r7">(.*?)</div>', page, re.S)
+    assert banner and " ".join(untagged(banner.group(1)).split()) == R7
+    assert f'<a href="{SETTINGS}">Organization Settings</a>' in banner.group(1)
+    assert untagged(page).count("API keys are disabled") == 1  # not again on every card
+    for channel_id in shared.ids:
+        assert f'action="/client/numbers/{channel_id}/api-key"' not in page  # no form
+        button = re.search(
+            rf'<button type="button" class="button" aria-disabled="true"'
+            rf' aria-describedby="r7 reason-{channel_id}">',
+            page,
+        )
+        assert button, channel_id  # R7 and the card's own line are the button's description
+        assert f'<p class="reason" id="reason-{channel_id}">' in page
 
 
 def test_a_pending_number_says_keys_come_once_it_is_running(
@@ -523,15 +564,19 @@ def test_settings_show_the_partner_and_how_each_number_is_shared(
     assert page.count("Billing default: shared when the number was added") == 1
     assert "Not shared: you manage this number's API keys." in page
     assert page.count('name="channels"') == 2
-    assert "All numbers, including numbers added later" in page
+    assert "All numbers, now and later" in page and "Only the numbers I select" in page
+    assert re.search(r'<input[^>]* checked[^>]*value="selected"', page)  # "all numbers" is off
+    assert page.count('type="submit" class="button primary">Save<') == 1  # one save
     assert f"because {shared.partner.brand_name} pays" in page
-    assert "Remove all…" in page and "Share all" in page
+    assert "Remove all…" in page and "Share all" not in page
 
 
 def test_sharing_a_number_needs_no_confirmation(client: FlaskClient, db: Session) -> None:
     account = arrange(db, webhook_url=WEBHOOK_URL)
     log_in(client, account.user)
-    response = post(client, SETTINGS, {"channels": [account.ids[1]], "listed": account.ids})
+    response = post(
+        client, SETTINGS, {"mode": "selected", "channels": [account.ids[1]], "listed": account.ids}
+    )
     assert response.headers["Location"] == SETTINGS
     page = follow(client, response)
     assert f"Shared {account.channels[1].phone_number} with {account.partner.brand_name}." in page
@@ -554,7 +599,9 @@ def test_unticking_a_number_asks_for_confirmation_and_changes_nothing(
 ) -> None:
     log_in(client, shared.user)
     before = snapshot(db)
-    response = post(client, SETTINGS, {"channels": [shared.ids[0]], "listed": shared.ids})
+    response = post(
+        client, SETTINGS, {"mode": "selected", "channels": [shared.ids[0]], "listed": shared.ids}
+    )
     assert response.status_code == 303
     location = urlsplit(response.headers["Location"])
     assert location.path == CONFIRM
@@ -606,15 +653,20 @@ def test_unsharing_one_number_turns_all_numbers_off_and_says_so(
     db.commit()
     log_in(client, account.user)
     confirm_page = follow(
-        client, post(client, SETTINGS, {"channels": [account.ids[0]], "listed": account.ids})
+        client,
+        post(
+            client,
+            SETTINGS,
+            {"mode": "selected", "channels": [account.ids[0]], "listed": account.ids},
+        ),
     )
-    assert "This also turns off “All numbers, including numbers added later”." in confirm_page
+    assert "This also turns off “All numbers, now and later”" in confirm_page
 
     response = client.post(
         CONFIRM, data={"csrf_token": csrf_token(confirm_page), "remove": [account.ids[1]]}
     )
     page = follow(client, response)
-    assert "“All numbers, including numbers added later” is now off." in page
+    assert "“All numbers, now and later” is now off." in page
     assert "Numbers you add are not shared" in page
     db.expire_all()
     assert account.customer.all_channels is False
@@ -653,16 +705,10 @@ def test_confirmation_with_nothing_to_remove_changes_nothing(
     assert snapshot(db) == before
 
 
-def test_share_all_shares_every_number(client: FlaskClient, db: Session, account: Account) -> None:
+def test_the_separate_one_click_routes_are_gone(client: FlaskClient, account: Account) -> None:
     log_in(client, account.user)
-    page = follow(client, post(client, "/client/settings/partner/share-all"))
-    assert shared_ids(db, account) == set(account.ids)
-    assert all(phone in page for phone in (c.phone_number for c in account.channels))
-    assert account.customer.all_channels is False  # later numbers are a separate choice
-    again = follow(client, post(client, "/client/settings/partner/share-all"))
-    assert "Every number is shared with" in again
-    assert len(events(db, "permission.granted")) == 1
-    assert "Share all" not in again and "Remove all…" in again  # only what can do something
+    for path in ("/client/settings/partner/share-all", "/client/settings/partner/all-numbers"):
+        assert post(client, path).status_code == 404
 
 
 def test_remove_all_is_offered_only_while_something_is_shared(
@@ -670,27 +716,115 @@ def test_remove_all_is_offered_only_while_something_is_shared(
 ) -> None:
     log_in(client, account.user)
     page = text(client.get(SETTINGS))
-    assert "Share all" in page and "Remove all…" not in page
+    assert "Remove all…" not in page
 
 
-def test_all_numbers_on_shares_now_and_later_and_off_removes_nothing(
+def test_all_numbers_shares_every_page_and_later_numbers_in_one_save(
     client: FlaskClient, db: Session, account: Account
 ) -> None:
     log_in(client, account.user)
-    switch = "/client/settings/partner/all-numbers"
-    page = follow(client, post(client, switch, {"all_numbers": "y"}))
-    assert "“All numbers” is on" in page
+    # Nothing ticked, one number listed (a page of many): "All" shares every number anyway.
+    response = save(client, [], account.ids[:1], mode="all")
+    assert response.headers["Location"] == SETTINGS
+    page = follow(client, response)
+    assert "“All numbers, now and later” is on" in page
     db.expire_all()
     assert account.customer.all_channels is True
     assert shared_ids(db, account) == set(account.ids)
-    assert re.search(r'<input[^>]*checked[^>]*name="all_numbers"', client.get(SETTINGS).text)
+    [event] = events(db, "permission.granted")
+    assert event.data["channel_ids"] == account.ids and event.data["via"] == "client_hub"
+    assert re.search(r'<input[^>]* checked[^>]*value="all"', client.get(SETTINGS).text)
+    later = make_channel(db, account.customer)
+    assert later.permission is not None  # and the next number too
 
-    page = follow(client, post(client, switch))  # the box unticked
-    assert "“All numbers” is off." in page and "Nothing was removed." in page
+    # Back to "Only the numbers I select", every box ticked: off, and nothing removed.
+    page = follow(client, save(client, [*account.ids, later.public_id], account.ids))
+    assert "“All numbers, now and later” is now off." in page
+    assert "Nothing was removed." in page
     db.expire_all()
     assert account.customer.all_channels is False
     assert shared_ids(db, account) == set(account.ids)
     assert events(db, "permission.revoked") == []
+
+
+def test_a_save_that_changes_nothing_says_so(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    log_in(client, account.user)
+    before = snapshot(db)
+    assert "Nothing changed." in follow(client, save(client, [], account.ids))
+    assert snapshot(db) == before
+
+
+def test_a_save_without_a_choice_is_refused_and_changes_nothing(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    log_in(client, account.user)
+    before = snapshot(db)
+    for mode in (None, "everything"):
+        data = {"channels": account.ids, "listed": account.ids}
+        response = post(client, SETTINGS, data if mode is None else {**data, "mode": mode})
+        assert response.status_code == 400
+        assert "Your form could not be read" in text(response)
+    assert snapshot(db) == before
+
+
+# -- The rule: sharing keeps the client's own key until the partner generates one ---------------
+
+
+def test_settings_say_before_saving_that_the_clients_own_keys_keep_working(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    own = generate_api_key(db, account.channels[0], side=Side.CLIENT, actor="c")
+    db.commit()
+    log_in(client, account.user)
+    page = " ".join(untagged(client.get(SETTINGS).text).split())
+    brand = account.partner.brand_name
+    assert (
+        f"1 of your numbers not shared now has an API key of your own: it keeps working until"
+        f" {brand} generates a key for that number, which revokes yours."
+    ) in page
+    assert (
+        f"Sharing keeps your API key {own.key.prefix}… working until {brand} generates one"
+        " for this number."
+    ) in page
+
+
+def test_all_numbers_with_an_own_key_the_card_tells_the_truth(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    channel = account.channels[0]
+    own = generate_api_key(db, channel, side=Side.CLIENT, actor="c")
+    db.commit()
+    log_in(client, account.user)
+    follow(client, save(client, [], account.ids, mode="all"))
+    assert channel_for_key(db, own.secret) is not None  # the key still works ...
+
+    page = client.get("/client/").text
+    brand = account.partner.brand_name
+    card = re.search(rf'<p class="reason" id="reason-{channel.public_id}">(.*?)</p>', page, re.S)
+    assert card
+    assert " ".join(untagged(card.group(1)).split()) == (
+        f"Your own API key {own.key.prefix}… still works: sharing did not stop it. It stops"
+        f" when {brand} generates a key for this number. Until then you cannot generate a new one."
+    )
+    assert "disabled" not in card.group(1)
+    banner = " ".join(untagged(page).split())
+    assert (
+        f"{R7} Disabled means you cannot generate new keys: an API key you made before sharing"
+        f" keeps working until {brand} generates one for that number."
+    ) in banner  # R7 word for word, and what it means for the key that still works
+    settings = " ".join(untagged(client.get(SETTINGS).text).split())
+    assert f"Your own API key {own.key.prefix}… still works until {brand} generates" in settings
+
+    # ... until the partner generates one (R8); then the card says so no more.
+    generate_api_key(db, channel, side=Side.PARTNER, actor="partner_api")
+    db.commit()
+    assert channel_for_key(db, own.secret) is None
+    page = client.get("/client/").text
+    assert "still works" not in page
+    assert "Disabled means" not in page
+    assert f"Shared with {brand}: {brand} generates this number's API keys" in untagged(page)
 
 
 # -- Activity ----------------------------------------------------------------------------------
@@ -702,10 +836,17 @@ def test_activity_lists_the_clients_own_events_newest_first(
     other = arrange(db)  # whose events must not show
     log_in(client, account.user)
     post(client, f"/client/numbers/{account.ids[0]}/api-key")
-    follow(client, post(client, SETTINGS, {"channels": [account.ids[1]], "listed": account.ids}))
+    follow(
+        client,
+        post(
+            client,
+            SETTINGS,
+            {"mode": "selected", "channels": [account.ids[1]], "listed": account.ids},
+        ),
+    )
 
     page = text(client.get("/client/activity"))
-    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]
+    rows = re.findall(r'<li class="panel activity-card">(.*?)</li>', page, re.S)
     assert "Permission granted" in rows[0] and "via Client Hub" in rows[0]
     assert account.channels[1].phone_number in rows[0] and "You" in rows[0]
     assert "API key generated" in rows[1] and "made by you" in rows[1]
@@ -742,3 +883,78 @@ def test_activity_empty_state(client: FlaskClient, db: Session, account: Account
 def test_activity_with_an_unknown_page_is_not_found(client: FlaskClient, account: Account) -> None:
     log_in(client, account.user)
     assert client.get("/client/activity?before=ev_nope").status_code == 404
+
+
+# -- Languages ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        (
+            "de",
+            {
+                "/client/": [
+                    "Ihre WhatsApp-Nummern",
+                    "Freigegeben für",
+                    "Organisationseinstellungen",
+                ],
+                SETTINGS: ["Welche Nummern darf Ihr Partner verwalten?", "Speichern"],
+                "/client/activity": ["Berechtigung erteilt", "Standard der Abrechnung"],
+                "/client/numbers/new": ["WhatsApp-Nummer hinzufügen"],
+                "/client/account": ["Konto"],
+            },
+        ),
+        (
+            "pt",
+            {
+                "/client/": ["Seus números de WhatsApp", "Compartilhado com"],
+                SETTINGS: ["Quais números seu parceiro pode gerenciar?", "Salvar"],
+                "/client/activity": ["Permissão concedida", "padrão de cobrança"],
+                "/client/numbers/new": ["Adicionar um número do WhatsApp"],
+                "/client/account": ["Conta"],
+            },
+        ),
+    ],
+)
+def test_every_client_hub_page_speaks_the_readers_language(
+    client: FlaskClient, shared: Account, lang: str, words: dict[str, list[str]]
+) -> None:
+    log_in(client, shared.user)
+    client.get(f"/client/?lang={lang}")  # the link's language is remembered
+    english = ["Your WhatsApp numbers", "Partner permission", "Which numbers may", "Newest"]
+    for path, expected in words.items():
+        page = " ".join(untagged(client.get(path).text).split())
+        for word in expected:
+            assert word in page, (path, word)
+        for word in english:
+            assert word not in page, (path, word)
+    # R7 in the reader's language, once, its pointer a link to the settings.
+    page = client.get("/client/").text
+    banner = re.search(r'<div class="callout r7" id="r7">(.*?)</div>', page, re.S)
+    assert banner and f'<a href="{SETTINGS}">' in banner.group(1)
+    assert "API keys are disabled" not in page
+
+
+def test_a_refusal_is_worded_in_the_readers_language(client: FlaskClient, shared: Account) -> None:
+    log_in(client, shared.user)
+    client.get("/client/?lang=de")
+    response = post(client, f"/client/numbers/{shared.ids[0]}/api-key")
+    page = follow(client, response)
+    assert page.count("API-Schlüssel sind für diese Nummer deaktiviert.") == 2  # flash, banner
+
+
+def test_the_number_filter_and_pages_speak_german_with_german_counts(
+    client: FlaskClient, db: Session, account: Account
+) -> None:
+    for _ in range(PER_PAGE):
+        make_channel(db, account.customer)
+    db.commit()
+    total = PER_PAGE + len(account.channels)
+    log_in(client, account.user)
+    page = " ".join(untagged(client.get(f"{SETTINGS}?lang=de").text).split())
+    assert "Nach Nummer oder Name filtern" in page
+    assert f"{total} Nummern · angezeigt: 1\N{EN DASH}{PER_PAGE}" in page
+    assert "Weiter →" in page and "Next" not in page
+    matching = " ".join(untagged(client.get("/client/?q=line").text).split())
+    assert f"von {total} Nummern passen zu „line“" in matching

@@ -1,5 +1,6 @@
 """The Client Hub's rules on the domain layer, without HTTP: who may generate a key and why not
-(R6-R8), what an edit in Settings → Partner changes (R3, R5), and "all numbers"."""
+(R6-R8), what an edit in Settings → Partner changes (R3, R5), and "all numbers" (one save:
+`choose`), including what becomes of the client's own key when it shares a number."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from sqlalchemy.orm import Session
 from onboarding.errors import ChannelNotRunning, ForeignChannel, PermissionMissing
 from onboarding.models import BillingModel, ChannelStatus, Client, GrantedVia, Side
 from onboarding.permissions import client_settings
-from onboarding.permissions.keys import KEYS_WITH_PARTNER, can_generate, generate_api_key
+from onboarding.permissions.keys import (
+    KEYS_WITH_PARTNER,
+    can_generate,
+    channel_for_key,
+    generate_api_key,
+    refusal,
+)
 from onboarding.permissions.service import default_grant, grant, is_shared, revoke
 from tests.factories import make_channel, make_client, make_partner
 
@@ -27,6 +34,13 @@ def a_client(db: Session, billing: BillingModel = BillingModel.DIRECT_PAYMENT) -
     return client
 
 
+def choose_all(db: Session, client: Client) -> client_settings.SharingChange:
+    """ "All numbers, now and later", saved."""
+    change = client_settings.choose(client, all_numbers=True, shared_ids=[], listed_ids=[])
+    client_settings.apply(db, client, change, actor="c")
+    return change
+
+
 class TestCanGenerate:
     """R6/R7/R8: the reason the screens show is the reason generate_api_key refuses with."""
 
@@ -36,6 +50,27 @@ class TestCanGenerate:
         with pytest.raises(PermissionMissing) as refused:
             generate_api_key(db, channel, side=Side.CLIENT, actor="c")
         assert str(refused.value) == R7
+
+    def test_refusals_are_codes_the_screens_word(self, db: Session) -> None:
+        client = a_client(db)
+        pending = make_channel(db, client, status=ChannelStatus.PENDING)
+        running = make_channel(db, client)
+        grant(db, client, [running], via=GrantedVia.CLIENT_HUB, actor="c")
+        codes = [
+            (refused.code, refused.params) if (refused := refusal(channel, side)) else None
+            for channel, side in [
+                (pending, Side.CLIENT),
+                (pending, Side.PARTNER),
+                (running, Side.CLIENT),
+                (running, Side.PARTNER),
+            ]
+        ]
+        assert codes == [
+            ("key.pending_for_client", {"brand": client.partner.brand_name}),
+            ("key.not_shared", {}),
+            ("key.with_partner", {}),
+            None,
+        ]
 
     def test_client_side_of_an_unshared_running_number_may(self, db: Session) -> None:
         channel = make_channel(db, a_client(db))
@@ -64,7 +99,7 @@ class TestAllNumbers:
     def test_removing_any_number_ends_all_numbers(self, db: Session) -> None:
         client = a_client(db)
         a, b = make_channel(db, client), make_channel(db, client)
-        client_settings.set_all_numbers(db, client, True, actor="c")
+        choose_all(db, client)
         assert client.all_channels and is_shared(a) and is_shared(b)
 
         revoke(db, client, [a], via=GrantedVia.CLIENT_HUB, actor="c")
@@ -76,7 +111,7 @@ class TestAllNumbers:
     def test_removing_nothing_leaves_all_numbers_on(self, db: Session) -> None:
         client = a_client(db)
         a = make_channel(db, client)
-        client_settings.set_all_numbers(db, client, True, actor="c")
+        choose_all(db, client)
         revoke(db, client, [], via=GrantedVia.CLIENT_HUB, actor="c")
         assert client.all_channels
         assert is_shared(a)
@@ -84,10 +119,60 @@ class TestAllNumbers:
     def test_turning_it_off_removes_nothing(self, db: Session) -> None:
         client = a_client(db)
         a = make_channel(db, client)
-        client_settings.set_all_numbers(db, client, True, actor="c")
-        outcome = client_settings.set_all_numbers(db, client, False, actor="c")
-        assert outcome.revoked == [] and is_shared(a)
+        choose_all(db, client)
+        ids = [a.public_id]
+        change = client_settings.choose(client, all_numbers=False, shared_ids=ids, listed_ids=ids)
+        assert (change.share, change.remove, change.ends_all_numbers) == ([], [], True)
+        assert not change.is_empty
+        client_settings.apply(db, client, change, actor="c")
+        assert is_shared(a)
         assert client.all_channels is False
+
+    def test_all_numbers_shares_every_number_whatever_is_ticked_or_listed(
+        self, db: Session
+    ) -> None:
+        client = a_client(db)
+        a, b, c = (make_channel(db, client) for _ in range(3))
+        # The page listed only `a` (one page of many) and nothing was ticked.
+        change = client_settings.choose(
+            client, all_numbers=True, shared_ids=[], listed_ids=[a.public_id]
+        )
+        assert (change.share, change.remove, change.starts_all_numbers) == ([a, b, c], [], True)
+        client_settings.apply(db, client, change, actor="c")
+        assert client.all_channels and all(is_shared(x) for x in (a, b, c))
+        again = client_settings.choose(client, all_numbers=True, shared_ids=[], listed_ids=[])
+        assert again.is_empty
+
+    def test_all_numbers_with_another_clients_id_changes_nothing(self, db: Session) -> None:
+        client = a_client(db)
+        own = make_channel(db, client)
+        foreign = make_channel(db, a_client(db))
+        with pytest.raises(ForeignChannel):
+            client_settings.choose(
+                client, all_numbers=True, shared_ids=[foreign.public_id], listed_ids=[]
+            )
+        assert not is_shared(own) and client.all_channels is False
+
+
+class TestTheClientsOwnKeyWhenSharing:
+    """The rule: sharing a number leaves the client's own key working until the partner
+    generates one, which revokes it (R8). The client cannot make a new one meanwhile (R6)."""
+
+    def test_all_numbers_keeps_the_clients_key_until_the_partner_generates_one(
+        self, db: Session
+    ) -> None:
+        client = a_client(db)
+        channel = make_channel(db, client)
+        own = generate_api_key(db, channel, side=Side.CLIENT, actor="c")
+
+        choose_all(db, client)
+
+        assert is_shared(channel)
+        assert channel_for_key(db, own.secret) is not None  # still works
+        assert can_generate(channel, Side.CLIENT) == R7  # but no new one from the client
+        partners = generate_api_key(db, channel, side=Side.PARTNER, actor="p")
+        assert channel_for_key(db, own.secret) is None  # R8: the partner's key revoked it
+        assert channel_for_key(db, partners.secret) is not None
 
     @pytest.mark.parametrize(
         ("billing", "all_numbers", "expected"),
@@ -135,7 +220,7 @@ class TestChanges:
     def test_a_change_that_removes_says_it_ends_all_numbers(self, db: Session) -> None:
         client = a_client(db)
         a, _b = make_channel(db, client), make_channel(db, client)
-        client_settings.set_all_numbers(db, client, True, actor="c")
+        choose_all(db, client)
         every = [c.public_id for c in client.channels]
         assert client_settings.change_to(client, [a.public_id], every).ends_all_numbers
         assert not client_settings.change_to(client, every, every).remove
@@ -162,10 +247,3 @@ class TestChanges:
         with pytest.raises(ForeignChannel):
             client_settings.own_channel(client, foreign.public_id)
         assert client_settings.own_channel(client, own.public_id) is own
-
-    def test_share_all_keeps_the_all_numbers_choice(self, db: Session) -> None:
-        client = a_client(db)
-        a, b = make_channel(db, client), make_channel(db, client)
-        assert client_settings.share_all(db, client, actor="c") == [a, b]
-        assert client.all_channels is False
-        assert client_settings.share_all(db, client, actor="c") == []

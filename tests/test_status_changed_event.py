@@ -105,7 +105,8 @@ def test_the_client_hub_activity_reads_each_move(client: FlaskClient, db: Sessio
         "/login", data={"csrf_token": csrf_token(page), "email": user.email, "password": PASSWORD}
     )
 
-    rows = re.findall(r"<tr>(.*?)</tr>", client.get("/client/activity").text, re.S)
+    page = client.get("/client/activity").text
+    rows = re.findall(r'<li class="panel activity-card">(.*?)</li>', page, re.S)
     moves = [words(row) for row in rows if "Status changed" in row]
 
     assert len(moves) == 2

@@ -43,7 +43,7 @@ def change_password_(user: ClientUser) -> Page:
 def resend_verification(user: ClientUser) -> Page:
     if not ButtonForm().validate_on_submit():
         return error_page(
-            400, "Your form could not be read", "Go back, reload the page and try again."
+            400, _("Your form could not be read"), _("Go back, reload the page and try again.")
         )
     if user.email_verified_at is not None:
         flash(_("Your email address is verified already."), "info")
@@ -70,7 +70,7 @@ def resend_verification(user: ClientUser) -> Page:
 def log_out_everywhere_(user: ClientUser) -> Page:
     if not ButtonForm().validate_on_submit():
         return error_page(
-            400, "Your form could not be read", "Go back, reload the page and try again."
+            400, _("Your form could not be read"), _("Go back, reload the page and try again.")
         )
     log_out_everywhere(user)
     flash(_("You are logged out everywhere, on this device too."), "info")
@@ -84,4 +84,6 @@ def _account(user: ClientUser, form: ChangePasswordForm, status: int = 200) -> P
 
 
 def _refused() -> tuple[str, int]:
-    return error_page(400, "Your form could not be read", "Go back, reload the page and try again.")
+    return error_page(
+        400, _("Your form could not be read"), _("Go back, reload the page and try again.")
+    )

@@ -2,12 +2,13 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms import RadioField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from onboarding.forms import EmptyForm
 
-ButtonForm = EmptyForm  # Generate API Key, Share all
+ButtonForm = EmptyForm  # Generate API Key
 
 
 class ChannelIdsField(SelectMultipleField):
@@ -31,11 +32,21 @@ class AddNumberForm(FlaskForm):
     )
 
 
-class SharingForm(FlaskForm):
-    """Settings → Partner, the edit form, one page of numbers at a time: of the numbers the
-    page listed, the ticked ones are shared and the others are not; numbers on other pages
-    keep their state."""
+ALL, SELECTED = "all", "selected"
 
+
+class SharingForm(FlaskForm):
+    """Settings → Partner, the one form with one save: "All numbers, now and later", or "Only
+    the numbers I select", one page of numbers at a time: of the numbers the page listed, the
+    ticked ones are shared and the others are not; numbers on other pages keep their state."""
+
+    mode = RadioField(
+        _l("Which numbers may your partner manage?"),
+        choices=[
+            SelectChoice(ALL, _l("All numbers, now and later")),
+            SelectChoice(SELECTED, _l("Only the numbers I select")),
+        ],
+    )
     channels = ChannelIdsField(_l("Shared numbers"))
     listed = ChannelIdsField()
 
@@ -45,7 +56,3 @@ class ConfirmChangeForm(FlaskForm):
 
     share = ChannelIdsField()
     remove = ChannelIdsField()
-
-
-class AllNumbersForm(FlaskForm):
-    all_numbers = BooleanField(_l("All numbers, including numbers added later"))

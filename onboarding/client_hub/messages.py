@@ -43,9 +43,16 @@ def added_message(channel: Channel) -> str:
 
 
 def change_messages(client: Client, change: SharingChange) -> list[tuple[str, str]]:
-    """The flash messages (category, text) after a change in Settings → Partner."""
+    """The flash messages (category, text) after a save in Settings → Partner."""
     brand = client.partner.brand_name
     messages = []
+    if change.starts_all_numbers:
+        on = _(
+            "“All numbers, now and later” is on: every number, including those you add later, "
+            "is shared with %(brand)s.",
+            brand=brand,
+        )
+        messages.append(("success", on))
     if change.share:
         text = _(
             "Shared %(numbers)s with %(brand)s.", numbers=numbers_text(change.share), brand=brand
@@ -63,32 +70,11 @@ def change_messages(client: Client, change: SharingChange) -> list[tuple[str, st
         )
         messages.append(("success", removed))
     if change.ends_all_numbers:  # say so: the client may not expect it
-        messages.append(("info", all_numbers_ended(client)))
+        messages.append(("info", all_numbers_ended(client, removed=bool(change.remove))))
     return messages or [("info", _("Nothing changed."))]
 
 
-def all_numbers_ended(client: Client) -> str:
-    ended = _("“All numbers, including numbers added later” is now off.")
-    return f"{ended} {new_number_sharing(client)}"
-
-
-def shared_message(client: Client, granted: list[Channel]) -> str:
-    brand = client.partner.brand_name
-    if not granted:
-        return str(_("Every number is shared with %(brand)s already.", brand=brand))
-    return str(_("Shared %(numbers)s with %(brand)s.", numbers=numbers_text(granted), brand=brand))
-
-
-def all_numbers_message(client: Client, granted: Sequence[Channel | ChannelRef]) -> str:
-    brand = client.partner.brand_name
-    if not client.all_channels:
-        off = _("“All numbers” is off.")
-        return f"{off} {new_number_sharing(client)} {_('Nothing was removed.')}"
-    text: str = _(
-        "“All numbers” is on: every number, including those you add later, is shared with "
-        "%(brand)s.",
-        brand=brand,
-    )
-    if not granted:
-        return text
-    return f"{text} {_('Newly shared: %(numbers)s.', numbers=numbers_text(granted))}"
+def all_numbers_ended(client: Client, *, removed: bool) -> str:
+    ended = _("“All numbers, now and later” is now off.")
+    text = f"{ended} {new_number_sharing(client)}"
+    return text if removed else f"{text} {_('Nothing was removed.')}"

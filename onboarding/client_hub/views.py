@@ -8,17 +8,19 @@ have to park the secret in the session cookie, which Flask signs but does not en
 from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from onboarding import i18n
 from onboarding.auth.forms import FlowForm
-from onboarding.auth.session import client_user_required
+from onboarding.auth.session import client_user_required, current_client_user
 from onboarding.client_hub import messages
 from onboarding.client_hub.activity import activity_page
 from onboarding.client_hub.forms import (
+    ALL,
+    SELECTED,
     AddNumberForm,
-    AllNumbersForm,
     ButtonForm,
     ConfirmChangeForm,
     SharingForm,
@@ -26,6 +28,7 @@ from onboarding.client_hub.forms import (
 from onboarding.client_hub.present import (
     channel_rows,
     new_number_sharing,
+    own_keys_on_unshared,
     via_hint,
     via_words,
 )
@@ -33,11 +36,11 @@ from onboarding.clients.numbers import from_args
 from onboarding.db import get_session
 from onboarding.errors import DomainError, ForeignChannel, InvalidInput, NotFound
 from onboarding.models import ClientUser, Side
-from onboarding.pages import error_page
+from onboarding.pages import error_page, word, worded
 from onboarding.permissions import client_settings
 from onboarding.permissions.client_settings import SharingChange, own_channel
 from onboarding.permissions.keys import generate_api_key, live_keys
-from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel, is_shared
+from onboarding.permissions.service import add_channel, is_shared
 from onboarding.phones import to_e164
 
 bp = Blueprint("client_hub", __name__, url_prefix="/client")
@@ -47,19 +50,20 @@ Page = Response | str | tuple[str, int]
 
 @bp.context_processor
 def layout_helpers() -> dict[str, object]:
-    return {"logout_form": FlowForm(), "when": i18n.when}  # one date format in both hubs
+    # The profile menu names who is logged in; one date format in both hubs (`|when` too).
+    return {"logout_form": FlowForm(), "when": i18n.when, "me": current_client_user()}
 
 
 @bp.errorhandler(ForeignChannel)
 @bp.errorhandler(NotFound)
 def not_found(error: DomainError) -> tuple[str, int]:
     # Another client's channel id answers exactly like an id that does not exist.
-    return error_page(404, "Not found", str(error))
+    return error_page(404, _("Not found"), worded(error))
 
 
 @bp.errorhandler(InvalidInput)
 def invalid(error: DomainError) -> tuple[str, int]:
-    return error_page(400, "This page could not be shown", str(error))
+    return error_page(400, _("This page could not be shown"), worded(error))
 
 
 def _actor(user: ClientUser) -> str:
@@ -67,7 +71,9 @@ def _actor(user: ClientUser) -> str:
 
 
 def _refused() -> tuple[str, int]:
-    return error_page(400, "Your form could not be read", "Go back, reload the page and try again.")
+    return error_page(
+        400, _("Your form could not be read"), _("Go back, reload the page and try again.")
+    )
 
 
 # -- Numbers ---------------------------------------------------------------------------------------
@@ -84,6 +90,7 @@ def home(user: ClientUser) -> Page:
         client=client,
         numbers=numbers,
         rows=channel_rows(session, numbers.channels),
+        r7=word("key.with_partner"),
         form=ButtonForm(),
     )
 
@@ -101,7 +108,7 @@ def generate_key(user: ClientUser, channel_id: str) -> Page:
         new = generate_api_key(session, channel, side=Side.CLIENT, actor=_actor(user))
     except DomainError as refusal:  # R7 while the partner holds permission; R8 not running
         session.rollback()
-        flash(str(refusal), "error")
+        flash(worded(refusal), "error")
         return redirect(url_for(".home"), 303)
     session.commit()
     response = make_response(
@@ -125,10 +132,10 @@ def add_number(user: ClientUser) -> Page:
             session.commit()
         except DomainError as error:
             session.rollback()
-            form.phone.errors.append(str(error))
+            form.phone.errors.append(worded(error))
         except IntegrityError:  # the client added the same number a moment ago
             session.rollback()
-            form.phone.errors.append(NUMBER_ADDED_ALREADY)
+            form.phone.errors.append(word("number.added_already"))
         else:
             flash(messages.added_message(channel), "success")
             return redirect(url_for(".home"), 303)
@@ -155,25 +162,32 @@ def settings_index(user: ClientUser) -> Response:
 @bp.route("/settings/partner", methods=["GET", "POST"])
 @client_user_required
 def settings(user: ClientUser) -> Page:
+    """Organization Settings → Partner (the profile menu's "Partner"): one form, one save."""
     client = user.client
     form = SharingForm()
     if form.validate_on_submit():
-        change = client_settings.change_to(client, form.channels.data, form.listed.data)
+        change = client_settings.choose(
+            client,
+            all_numbers=form.mode.data == ALL,
+            shared_ids=form.channels.data,
+            listed_ids=form.listed.data,
+        )
         if change.remove:  # R3: removing waits for the confirmation page
             return redirect(_confirm_url(change), 303)
         return _apply(user, change)
     if form.is_submitted():
         return _refused()
+    session = get_session()
+    form.mode.data = ALL if client.all_channels else SELECTED
     remove_all = client_settings.remove_all(client)
-    numbers = from_args(get_session(), client.id, request.args)
+    numbers = from_args(session, client.id, request.args)
     return render_template(
         "client_hub/settings.html",
         client=client,
         numbers=numbers,
         form=form,
-        button=ButtonForm(),
-        all_numbers=AllNumbersForm(all_numbers=client.all_channels),
-        share_all=client_settings.change(client, share=client.channels, remove=[]).share,
+        keys=live_keys(session, numbers.channels),
+        own_keys=own_keys_on_unshared(session, client),
         remove_all_url=None if remove_all.is_empty else _confirm_url(remove_all),
         new_numbers=new_number_sharing(client),
         is_shared=is_shared,
@@ -190,8 +204,8 @@ def confirm(user: ClientUser) -> Page:
         share_ids=request.args.getlist("share"),
         remove_ids=request.args.getlist("remove"),
     )
-    if change.is_empty:
-        flash("Nothing to change: the numbers are shared as you asked already.", "info")
+    if not change.remove:  # only a removal waits here; nothing to confirm otherwise
+        flash(_("Nothing to change: the numbers are shared as you asked already."), "info")
         return redirect(url_for(".settings"), 303)
     return render_template(
         "client_hub/confirm.html", client=user.client, change=change, form=ConfirmChangeForm()
@@ -208,34 +222,6 @@ def confirm_change(user: ClientUser) -> Page:
         user.client, share_ids=form.share.data, remove_ids=form.remove.data
     )
     return _apply(user, change)
-
-
-@bp.post("/settings/partner/share-all")
-@client_user_required
-def share_all(user: ClientUser) -> Page:
-    form = ButtonForm()
-    if not form.validate_on_submit():
-        return _refused()
-    session = get_session()
-    granted = client_settings.share_all(session, user.client, actor=_actor(user))
-    session.commit()
-    flash(messages.shared_message(user.client, granted), "success")
-    return redirect(url_for(".settings"), 303)
-
-
-@bp.post("/settings/partner/all-numbers")
-@client_user_required
-def all_numbers(user: ClientUser) -> Page:
-    form = AllNumbersForm()
-    if not form.validate_on_submit():
-        return _refused()
-    session = get_session()
-    outcome = client_settings.set_all_numbers(
-        session, user.client, form.all_numbers.data, actor=_actor(user)
-    )
-    session.commit()
-    flash(messages.all_numbers_message(user.client, outcome.granted), "success")
-    return redirect(url_for(".settings"), 303)
 
 
 def _confirm_url(change: SharingChange) -> str:

@@ -14,15 +14,12 @@ from onboarding.models import ApiKey, Channel, ChannelStatus, Client, Side
 from onboarding.observability import metrics
 from onboarding.permissions import events
 from onboarding.permissions.service import key_holder, lock_client
+from onboarding.refusals import TEXTS
 from onboarding.security import hash_secret, issue_secret
 
 KEY_KIND = "wak"  # "WhatsApp API key", so a leaked key is recognisable in logs and scanners
 # R7, word for word: what the client sees next to its greyed-out "Generate API Key" button.
-KEYS_WITH_PARTNER = (
-    "API keys are disabled for this number. The number was shared with your integration partner."
-    " With your permission the partner has access to the WhatsApp Business API on your behalf."
-    " To manage permissions go to “Organization Settings” or contact your partner."
-)
+KEYS_WITH_PARTNER = TEXTS["key.with_partner"]
 
 
 @dataclass(frozen=True)
@@ -33,45 +30,37 @@ class NewApiKey:
     secret: str
 
 
-def can_generate(channel: Channel, side: Side) -> str | None:
-    """Why `side` may not generate a key for the channel now (R1, R6, R8), or None if it may.
+def refusal(channel: Channel, side: Side) -> DomainError | None:
+    """Why `side` may not generate a key for the channel now (R1, R6, R8), or None if it may:
+    a refusal with its code, which each screen words in its reader's language
+    (`pages.worded`) and the API in English.
 
-    The screens grey out their "Generate API Key" buttons with this reason, and
-    generate_api_key refuses with the same one, so the two can never disagree.
+    The screens grey out their "Generate API Key" buttons with this refusal, and
+    generate_api_key raises the very same one, so the two can never disagree.
     """
-    refusal = _refusal(channel, side)
-    return str(refusal) if refusal else None
-
-
-def _refusal(channel: Channel, side: Side) -> DomainError | None:
     if key_holder(channel) != side:
-        if side == Side.PARTNER:
-            return PermissionMissing(
-                "The client has not shared this number with you. Ask for permission first."
-            )
-        return PermissionMissing(KEYS_WITH_PARTNER)
+        code = "key.not_shared" if side == Side.PARTNER else "key.with_partner"
+        return PermissionMissing(code)
     if channel.status != ChannelStatus.RUNNING:
-        return ChannelNotRunning(not_running(channel, side))
+        return not_running(channel, side)
     return None
 
 
-def not_running(channel: Channel, side: Side) -> str:
+def can_generate(channel: Channel, side: Side) -> str | None:
+    """`refusal` in English, for the screens that do not word codes yet (the Partner Hub)."""
+    refused = refusal(channel, side)
+    return str(refused) if refused else None
+
+
+def not_running(channel: Channel, side: Side) -> ChannelNotRunning:
     """Why a pending number gets no key yet, and what will make it running (R8, R9).
 
     The partner, an integrator, is told the operator's step and the event to wait for; the
     client is told the number is being connected and whom to ask, not how the hub works inside.
     """
     if side == Side.PARTNER:
-        return (
-            "This number is still pending: it can get API keys once it is connected to WhatsApp."
-            " The hub's operator marks it running (onboarding set-status"
-            f" {channel.public_id} running, or PUT /ops/v1/channels/{channel.public_id}/status);"
-            " a channel.status_changed event tells you when."
-        )
-    return (
-        "This number is still being connected to WhatsApp: API keys can be generated once it is"
-        f" running. If this takes long, contact {channel.client.partner.brand_name}."
-    )
+        return ChannelNotRunning("key.pending_for_partner", channel=channel.public_id)
+    return ChannelNotRunning("key.pending_for_client", brand=channel.client.partner.brand_name)
 
 
 def generate_api_key(session: Session, channel: Channel, *, side: Side, actor: str) -> NewApiKey:
@@ -81,9 +70,9 @@ def generate_api_key(session: Session, channel: Channel, *, side: Side, actor: s
     channel whose permission a concurrent removal has just taken away (R1, R3).
     """
     lock_client(session, channel.client, [channel])
-    refusal = _refusal(channel, side)
-    if refusal is not None:
-        raise refusal
+    refused = refusal(channel, side)
+    if refused is not None:
+        raise refused
     now = utcnow()
     session.execute(
         update(ApiKey)
