@@ -900,7 +900,7 @@ def test_activity_with_an_unknown_page_is_not_found(client: FlaskClient, account
                     "Organisationseinstellungen",
                 ],
                 SETTINGS: ["Welche Nummern darf Ihr Partner verwalten?", "Speichern"],
-                "/client/activity": ["Berechtigung erteilt", "Standard der Abrechnung"],
+                "/client/activity": ["Berechtigung erteilt", "Abrechnungsvorgabe"],
                 "/client/numbers/new": ["WhatsApp-Nummer hinzufügen"],
                 "/client/account": ["Konto"],
             },
