@@ -81,6 +81,13 @@ def shared_account(db: Session, shared: int) -> Account:
     return account
 
 
+def test_the_removal_pointer_links_to_the_client_hubs_partner_page(
+    client: FlaskClient, account: Account
+) -> None:
+    html = open_consent(client, account)
+    assert '<a href="/client/settings/partner">Organization Settings → Partner</a>' in html
+
+
 class TestChoice:
     def test_all_numbers_shares_every_number_whatever_the_boxes_say(
         self, client: FlaskClient, account: Account, db: Session

@@ -1417,6 +1417,8 @@ def test_the_hub_speaks_the_readers_language(
     assert "funktionieren sofort nicht mehr" in confirm and 'lang="de"' in confirm
     assert "Diese Weiterleitungs-URL ist nicht registriert." in refused.text
     assert "Nummern anzeigen" in builder
+    page = client.get(f"/hub/clients/{ids['client']}").text
+    assert "Der Kunde hat diese Nummer nicht für Sie freigegeben." in page  # world.missing
 
     client.get("/hub/clients?lang=pt")
     log = client.get("/hub/webhooks").text

@@ -30,7 +30,7 @@ from onboarding.partner_hub.access import (
 from onboarding.partner_hub.forms import EmptyForm, LoginForm
 from onboarding.partner_hub.queries import activity, find_clients, number_counts, webhook_log
 from onboarding.partners.service import may_administer
-from onboarding.permissions.keys import can_generate, generate_api_key, live_keys
+from onboarding.permissions.keys import generate_api_key, live_keys, refusal
 from onboarding.permissions.service import is_shared
 from onboarding.webhooks import deliveries
 
@@ -180,7 +180,7 @@ def _client_page(
         ChannelRow(
             channel=channel,
             shared=is_shared(channel),
-            refusal=can_generate(channel, Side.PARTNER),
+            refusal=_why_no_key(channel),
             live_key=keys.get(channel.id),
             permission_link=None if is_shared(channel) else _link_for(user, channel),
         )
@@ -196,6 +196,12 @@ def _client_page(
         trail=activity(session, user.partner, client=found, limit=10),
         email_verified=found.id in verified_clients(session, [found]),
     ), status
+
+
+def _why_no_key(channel: Channel) -> str | None:
+    """Why the partner may not generate a key for the number now, in the reader's language."""
+    refused = refusal(channel, Side.PARTNER)
+    return worded(refused) if refused else None
 
 
 def _link_for(user: PartnerUser, channel: Channel) -> str | None:
