@@ -139,11 +139,13 @@ def _partner_what(event: AuditEvent) -> str:
             return str(gettext("%(what)s (%(prefix)s…, by the client)", what=text, prefix=prefix))
         return str(gettext("%(what)s (%(prefix)s…, by the partner)", what=text, prefix=prefix))
     if event.type == "channel.status_changed":
-        return f"{text}: {data.get('from', '?')} → {data.get('to', '?')}"
+        was, now = (labels.named(labels.STATUSES, data.get(end, "?")) for end in ("from", "to"))
+        return f"{text}: {was} → {now}"
     if event.type == "staff.role_changed":
-        return f"{text}: {data.get('email', '')}, {data.get('from', '')} → {data.get('to', '')}"
+        was, now = (labels.named(labels.ROLES, data.get(end, "")) for end in ("from", "to"))
+        return f"{text}: {data.get('email', '')}, {was} → {now}"
     if event.type.startswith("staff.") and "role" in data:
-        return f"{text}: {data.get('email', '')} ({data['role']})"
+        return f"{text}: {data.get('email', '')} ({labels.named(labels.ROLES, data['role'])})"
     if event.type.startswith("staff."):
         return f"{text}: {data.get('email', '')}"
     return text

@@ -53,6 +53,15 @@ STATUS_NOW = {
     "pending": _l("now pending: being connected to WhatsApp, no new API keys until it runs"),
 }
 
+# A number's status and a team member's role, as the screens name them.
+STATUSES = {"running": _l("Running"), "pending": _l("Pending")}
+ROLES = {"owner": _l("Owner"), "member": _l("Member")}
+
+
+def named(names: dict[str, object], value: object) -> str:
+    """A stored value in the reader's words; one the table does not know, as it is."""
+    return str(names.get(str(value), value))
+
 
 def event_label(event_type: str) -> str:
     return str(EVENTS.get(event_type, event_type))

@@ -91,11 +91,13 @@ def test_the_partner_hub_activity_reads_each_move(client: FlaskClient, db: Sessi
 
     assert len(moves) == 2
     newest, oldest = moves
-    assert "Status changed: running → pending" in newest
+    assert "Status changed: Running → Pending" in newest
     assert "Operator (provisioning system)" in newest
-    assert "Status changed: pending → running" in oldest
+    assert "Status changed: Pending → Running" in oldest
     assert "Operator (hub staff)" in oldest
     assert all(channel.phone_number in row and customer.name in row for row in moves)
+    german = words(client.get("/hub/activity?lang=de").text)
+    assert "Status geändert: Aktiv → Ausstehend" in german
 
 
 def test_the_client_hub_activity_reads_each_move(client: FlaskClient, db: Session) -> None:

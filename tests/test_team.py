@@ -276,8 +276,8 @@ def test_owner_invites_and_the_invitee_joins_through_the_mail(
     again = app.test_client().get(mail.link())
     assert again.status_code == 400 and "accepted already" in again.text
     activity = text(client.get("/hub/activity"))
-    assert "Joined the team: new.person@a.example (member)" in activity
-    assert "Invited to the team: new.person@a.example (member)" in activity
+    assert "Joined the team: new.person@a.example (Member)" in activity
+    assert "Invited to the team: new.person@a.example (Member)" in activity
 
 
 def test_a_revoked_invitation_link_stops_working(
