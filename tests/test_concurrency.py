@@ -27,7 +27,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from onboarding import create_app
 from onboarding.clients.service import EMAIL_MAY_EXIST
 from onboarding.models import (
     ApiKey,
@@ -50,7 +49,7 @@ from onboarding.refusals import TEXTS
 from tests.api import api_headers, make_account
 from tests.conftest import csrf_token, flow_token
 from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client, new_number
-from tests.standalone import empty
+from tests.standalone import empty, standalone_app
 from tests.test_client_hub import CONFIRM
 from tests.test_consent_http import CONSENT, callback, log_in, start
 
@@ -62,30 +61,25 @@ def live_app(committed: tuple[str, Engine], tmp_path: Path) -> Iterator[Flask]:
     """An app whose sessions commit for real, on a database emptied before each test."""
     url, engine = committed
     empty(engine)
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "test-secret-key",
-            "BASE_URL": "https://hub.test",
-            "API_RATE_LIMIT": 100_000,
-            # Writes take turns on SQLite; on a busy test machine 50 of them may take longer
-            # than the 5 s default. How long one waits is capacity, not correctness: a plain
-            # BEGIN fails at once whatever the timeout.
-            "SQLITE_BUSY_TIMEOUT": 30.0,
-            # An exception becomes the 500 a user would see, to be counted (and shown, below).
-            "PROPAGATE_EXCEPTIONS": False,
-        }
-    )
-    app.instance_path = str(tmp_path)
-    raised: list[str] = []
+    with standalone_app(
+        url,
+        BASE_URL="https://hub.test",
+        API_RATE_LIMIT=100_000,
+        # Writes take turns on SQLite; on a busy test machine 50 of them may take longer
+        # than the 5 s default. How long one waits is capacity, not correctness: a plain
+        # BEGIN fails at once whatever the timeout.
+        SQLITE_BUSY_TIMEOUT=30.0,
+        # An exception becomes the 500 a user would see, to be counted (and shown, below).
+        PROPAGATE_EXCEPTIONS=False,
+    ) as app:
+        app.instance_path = str(tmp_path)
+        raised: list[str] = []
 
-    def log(_sender: Flask, exception: BaseException, **_extra: object) -> None:
-        raised.append(f"{type(exception).__name__}: {str(exception).splitlines()[0]}")
+        def log(_sender: Flask, exception: BaseException, **_extra: object) -> None:
+            raised.append(f"{type(exception).__name__}: {str(exception).splitlines()[0]}")
 
-    got_request_exception.connect(log, app)
-    yield app
-    app.extensions["db"].engine.dispose()
+        got_request_exception.connect(log, app)
+        yield app
     assert raised == [], "requests raised"
 
 

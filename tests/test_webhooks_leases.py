@@ -21,13 +21,12 @@ from flask import Flask
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from onboarding import create_app
 from onboarding.db import make_engine, utcnow
 from onboarding.models import WebhookAttempt, WebhookOutbox
 from onboarding.webhooks import worker
 from onboarding.webhooks.delivery import LEASE_MARGIN, deliver_due
 from tests.api import PartnerAccount, add_client, add_line, api_headers, make_account
-from tests.standalone import empty
+from tests.standalone import empty, standalone_app
 
 DEADLINE = 2.0  # seconds; the app's WEBHOOK_DEADLINE in these tests
 DRIP = 0.5  # seconds between the slow endpoint's bytes
@@ -38,20 +37,15 @@ def live_app(committed: tuple[str, Engine], tmp_path: Path) -> Iterator[Flask]:
     """An app whose sessions commit for real, on a database emptied before each test."""
     url, engine = committed
     empty(engine)
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "test-secret-key",
-            "BASE_URL": "https://hub.test",
-            "WEBHOOK_ALLOW_PRIVATE": True,
-            "WEBHOOK_DEADLINE": DEADLINE,
-            "SQLITE_BUSY_TIMEOUT": 3.0,
-        }
-    )
-    app.instance_path = str(tmp_path)
-    yield app
-    app.extensions["db"].engine.dispose()
+    with standalone_app(
+        url,
+        BASE_URL="https://hub.test",
+        WEBHOOK_ALLOW_PRIVATE=True,
+        WEBHOOK_DEADLINE=DEADLINE,
+        SQLITE_BUSY_TIMEOUT=3.0,
+    ) as app:
+        app.instance_path = str(tmp_path)
+        yield app
 
 
 def sessions(app: Flask) -> sessionmaker[Session]:
