@@ -24,7 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from onboarding.db import Prepared, UTCDateTime, get_session, reader, utcnow
 from onboarding.models import Client, ClientUser, LoginSession, Partner, PartnerUser
-from onboarding.partners.service import PartnerCard
+from onboarding.partners.service import CARD_COLUMNS, PartnerCard
 from onboarding.security import hash_secret, issue_secret
 
 COOKIE_KEY = "login"  # the session cookie's only entry of ours: the login token
@@ -204,12 +204,7 @@ _LOGIN = Prepared(
         Client.id,
         Client.name,
         Client.all_channels,
-        Partner.id,
-        Partner.public_id,
-        Partner.brand_name,
-        Partner.logo_url,
-        Partner.website,
-        Partner.sandbox,
+        *CARD_COLUMNS,
     )
     .join(LoginSession, LoginSession.client_user_id == ClientUser.id)
     .join(Client, Client.id == ClientUser.client_id)

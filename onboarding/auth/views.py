@@ -31,12 +31,12 @@ from onboarding.consent.guard import (
 )
 from onboarding.db import get_session
 from onboarding.errors import DomainError
+from onboarding.forms import save_number
 from onboarding.limits import per_address
 from onboarding.models import Channel, Client, ClientUser
 from onboarding.pages import error_page, word, worded
 from onboarding.permissions.removal import correct_channel, kept, remove_channel, why_kept
 from onboarding.permissions.service import add_channel
-from onboarding.phones import to_e164
 
 bp = Blueprint("auth", __name__)
 
@@ -145,24 +145,11 @@ def numbers(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
     if leaving and not (form.phone.data or "").strip():
         return redirect(consent_url(token), 303)
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            phone = to_e164(form.phone.data)
-            channel = add_channel(
-                session,
-                _client_of(login),
-                phone,
-                (form.name.data or "").strip() or phone,
-                actor=_actor(login),
-            )
-            session.commit()
-        except DomainError as error:
-            session.rollback()
-            form.phone.errors.append(worded(error))
-        except IntegrityError:  # the client added the same number a moment ago
-            session.rollback()
-            form.phone.errors.append(word("number.added_already"))
-        else:
+        session, client = get_session(), _client_of(login)
+        channel = save_number(
+            form, lambda phone, name: add_channel(session, client, phone, name, actor=_actor(login))
+        )
+        if channel is not None:
             flash(_("Added %(number)s.", number=channel.phone_number), "success")
             target = consent_url(token) if leaving else url_for("auth.numbers", flow=token)
             return redirect(target, 303)
@@ -204,22 +191,15 @@ def correct_number(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
     if channel is None:
         return _not_found()
     if form.validate_on_submit():
-        session = get_session()
         old = channel.phone_number
-        try:
-            phone = to_e164(form.phone.data)
-            name = (form.name.data or "").strip() or phone
-            corrected = correct_channel(
-                session, _client_of(login), channel, phone, name, actor=_actor(login)
-            )
-            session.commit()
-        except DomainError as error:  # the number stays as it was (rolled back)
-            session.rollback()
-            form.phone.errors.append(worded(error))
-        except IntegrityError:  # the client added the corrected number a moment ago
-            session.rollback()
-            form.phone.errors.append(word("number.added_already"))
-        else:
+        session, client = get_session(), _client_of(login)
+        corrected = save_number(  # refused: the number stays as it was (rolled back)
+            form,
+            lambda phone, name: correct_channel(
+                session, client, channel, phone, name, actor=_actor(login)
+            ),
+        )
+        if corrected is not None:
             flash(
                 _("Corrected %(old)s to %(new)s.", old=old, new=corrected.phone_number), "success"
             )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from onboarding import i18n
@@ -35,13 +34,13 @@ from onboarding.client_hub.present import (
 from onboarding.clients.numbers import from_args
 from onboarding.db import get_session
 from onboarding.errors import DomainError, ForeignChannel, InvalidInput, NotFound
+from onboarding.forms import save_number
 from onboarding.models import ClientUser, Side
 from onboarding.pages import error_page, word, worded
 from onboarding.permissions import client_settings
 from onboarding.permissions.client_settings import SharingChange, own_channel
 from onboarding.permissions.keys import generate_api_key, live_keys
 from onboarding.permissions.service import add_channel, is_shared
-from onboarding.phones import to_e164
 
 bp = Blueprint("client_hub", __name__, url_prefix="/client")
 
@@ -125,18 +124,11 @@ def add_number(user: ClientUser) -> Page:
     status = 200
     if form.validate_on_submit():
         session = get_session()
-        try:
-            phone = to_e164(form.phone.data)
-            name = (form.name.data or "").strip() or phone
-            channel = add_channel(session, user.client, phone, name, actor=_actor(user))
-            session.commit()
-        except DomainError as error:
-            session.rollback()
-            form.phone.errors.append(worded(error))
-        except IntegrityError:  # the client added the same number a moment ago
-            session.rollback()
-            form.phone.errors.append(word("number.added_already"))
-        else:
+        channel = save_number(
+            form,
+            lambda phone, name: add_channel(session, user.client, phone, name, actor=_actor(user)),
+        )
+        if channel is not None:
             flash(messages.added_message(channel), "success")
             return redirect(url_for(".home"), 303)
         status = 400

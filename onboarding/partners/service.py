@@ -141,16 +141,9 @@ class PartnerCard(NamedTuple):
     sandbox: bool
 
 
-_CARD = Prepared(
-    select(
-        Partner.id,
-        Partner.public_id,
-        Partner.brand_name,
-        Partner.logo_url,
-        Partner.website,
-        Partner.sandbox,
-    ).where(Partner.public_id == bindparam("public_id"))
-)
+# The card's columns, in its fields' order: a query selecting them reads rows into a PartnerCard.
+CARD_COLUMNS = tuple(getattr(Partner, field) for field in PartnerCard._fields)
+_CARD = Prepared(select(*CARD_COLUMNS).where(Partner.public_id == bindparam("public_id")))
 
 
 def partner_card(source: Source, public_id: str) -> PartnerCard | None:
