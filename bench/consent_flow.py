@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench.http import database_url
 from onboarding import create_app
+from onboarding.accounts import new_login
 from onboarding.cli import OPERATOR, new_partner
 from onboarding.clients.service import create_client
 from onboarding.consent.callback import callback_url
@@ -56,8 +57,8 @@ def main(rounds: int) -> None:
             redirect_urls=["https://partner.example/cb"], webhook_url=None, owner_email=None,
         )  # fmt: skip
         client, _ = create_client(
-            session, partner, name="Bench client", email="bench@client.example",
-            password=PASSWORD, actor=OPERATOR,
+            session, partner, name="Bench client",
+            login=new_login("bench@client.example", PASSWORD), actor=OPERATOR,
         )  # fmt: skip
         for n in range(10):
             add_channel(

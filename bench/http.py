@@ -33,6 +33,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import create_engine, insert, select, text
 
 from onboarding import create_app, security, serving
+from onboarding.accounts import new_login
 from onboarding.cli import OPERATOR, new_partner
 from onboarding.clients.service import create_client
 from onboarding.db import get_session
@@ -108,8 +109,8 @@ def build(url: str, big: tuple[int, ...] = (1000, 10000)) -> Fixture:
             redirect_urls=["https://partner.example/cb"], webhook_url=None, owner_email=None,
         )  # fmt: skip
         client, _ = create_client(
-            session, partner, name="Bench client", email="bench@client.example",
-            password=PASSWORD, actor=OPERATOR,
+            session, partner, name="Bench client",
+            login=new_login("bench@client.example", PASSWORD), actor=OPERATOR,
         )  # fmt: skip
         channels = [
             add_channel(
@@ -126,8 +127,8 @@ def build(url: str, big: tuple[int, ...] = (1000, 10000)) -> Fixture:
         key = generate_api_key(session, channels[0], side=Side.PARTNER, actor=OPERATOR)
         for size in big:
             other, _ = create_client(
-                session, partner, name=f"Big {size}", email=f"big{size}@client.example",
-                password=PASSWORD, actor=OPERATOR,
+                session, partner, name=f"Big {size}",
+                login=new_login(f"big{size}@client.example", PASSWORD), actor=OPERATOR,
             )  # fmt: skip
             session.flush()
             bulk_channels(session, other, size, f"49{size:06d}")

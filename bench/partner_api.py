@@ -19,6 +19,7 @@ from sqlalchemy import select
 from bench.consent_flow import timed
 from bench.http import database_url
 from onboarding import create_app, security
+from onboarding.accounts import new_login
 from onboarding.cli import OPERATOR, new_partner
 from onboarding.clients.service import create_client
 from onboarding.db import get_session
@@ -46,8 +47,8 @@ def main(rounds: int) -> None:
         )  # fmt: skip
         for n in range(CLIENTS):
             client, _ = create_client(
-                session, partner, name=f"Client {n}", email=f"c{n}@bench.example",
-                password=PASSWORD, actor=OPERATOR,
+                session, partner, name=f"Client {n}",
+                login=new_login(f"c{n}@bench.example", PASSWORD), actor=OPERATOR,
             )  # fmt: skip
             for line in range(3):
                 channel = add_channel(

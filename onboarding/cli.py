@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onboarding import create_app, urls
+from onboarding.accounts import new_login
 from onboarding.clients.service import create_client
 from onboarding.db import get_session
 from onboarding.errors import DomainError, NotFound
@@ -183,12 +184,12 @@ def create_client_command(
 ) -> None:
     """Create a client of a partner, with its first user."""
     with transaction() as session:
+        login = new_login(email, password)  # hashed before the first query begins a transaction
         client, user = create_client(
             session,
             _partner(session, partner_id),
             name=name,
-            email=email,
-            password=password,
+            login=login,
             partner_payload=payload,
             actor=OPERATOR,
         )

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from onboarding.accounts import new_login
 from onboarding.clients.service import create_client
 from onboarding.db import Base
 from onboarding.models import (
@@ -106,8 +107,7 @@ def add_client(
         db,
         account.partner,
         name=name or f"API Client {n}",
-        email=f"user{n}@api-client{n}.example",
-        password=PASSWORD,
+        login=new_login(f"user{n}@api-client{n}.example", PASSWORD),
         partner_payload=payload,
         actor="test",
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from onboarding.accounts import new_login
 from onboarding.clients.service import create_client
 from onboarding.models import BillingModel, Channel, ChannelStatus, Client, ClientUser, Partner
 from onboarding.partners.service import PartnerCredentials, create_partner
@@ -55,8 +56,7 @@ def make_client(
         session,
         partner,
         name=f"Client {n}",
-        email=email or f"user{n}@client{n}.example",
-        password=password,
+        login=new_login(email or f"user{n}@client{n}.example", password),
         actor="test",
     )
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from onboarding.accounts import mails
+from onboarding.accounts import mails, new_login
 from onboarding.auth.forms import (
     ChannelForm,
     CorrectionForm,
@@ -29,7 +29,7 @@ from onboarding.consent.guard import (
     load_flow,
     refuse_flow,
 )
-from onboarding.db import get_session
+from onboarding.db import end_reads, get_session
 from onboarding.errors import DomainError
 from onboarding.forms import save_number
 from onboarding.limits import per_address
@@ -91,13 +91,14 @@ def _signup(flow: Flow) -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         session = get_session()
+        end_reads(session)  # the password's hash holds no lock
         try:
+            login = new_login(form.email.data, form.password.data)
             _client, user = create_client(
                 session,
                 flow.partner,
                 name=form.company.data,
-                email=form.email.data,
-                password=form.password.data,
+                login=login,
                 partner_payload=flow.request.partner_payload,
             )
             verification = mails.verification(session, user)

@@ -24,6 +24,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
 from onboarding import urls
+from onboarding.accounts import new_login
 from onboarding.cli import OPERATOR, address_options, emit, new_partner, transaction
 from onboarding.clients.service import create_client
 from onboarding.models import ChannelStatus, Partner
@@ -112,8 +113,7 @@ def _seed(session: Session, redirect_url: str) -> tuple[Partner, dict[str, Any]]
         session,
         partner,
         name="Demo Bakery",
-        email=CLIENT_EMAIL,
-        password=client_password,
+        login=new_login(CLIENT_EMAIL, client_password),
         partner_payload="crm-4711",
         actor=OPERATOR,
     )
