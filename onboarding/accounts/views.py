@@ -234,6 +234,7 @@ def accept_invite(token: str) -> ResponseReturnValue:
     partner = session.get_one(Partner, invite.partner_id)
     form = AcceptInviteForm()
     if form.validate_on_submit():
+        end_reads(session)  # the password's hash holds no lock
         try:
             user = team.accept_invite(session, token, password=form.password.data)
         except InvalidInput as error:
