@@ -1,11 +1,12 @@
 """No transaction is open while a request does slow work (issue 8): a webhook host's DNS lookup,
-an argon2 password hash or verification, an SMTP conversation. On SQLite a request that may write
-holds the database's write lock from its first read (BEGIN IMMEDIATE), so slow work inside its
-transaction would hold up every other writer; on PostgreSQL its row locks.
+an argon2 password hash or verification (logins, password changes and resets, signups, joining a
+team), an SMTP conversation, the Partner API's rate-limit hit (Redis in production). On SQLite a
+request that may write holds the database's write lock from its first read (BEGIN IMMEDIATE), so
+slow work inside its transaction would hold up every other writer; on PostgreSQL its row locks.
 
 The fixtures wrap the real slow function: they note whether the request's session had a
 transaction open when it ran, then call through. The last tests run a real second writer, on a
-database committed for real, while a login verifies its password.
+database committed for real, while a login or a signup hashes a password.
 """
 
 from __future__ import annotations
@@ -22,17 +23,20 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from onboarding import mail, security
+from onboarding import limits, mail, security
+from onboarding.clients.service import EMAIL_MAY_EXIST
 from onboarding.db import get_session
 from onboarding.models import ClientUser, Partner, PartnerUser
+from onboarding.partners import team
 from onboarding.partners.service import create_partner_user
 from tests import test_password_reset as resets
-from tests.api import api_headers, make_account
+from tests.api import access_token, api_headers, bearer, make_account
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, make_client, make_partner
 from tests.mailbox import Mailbox
 from tests.standalone import empty, standalone_app
 from tests.test_account_pages import CLIENT, DOORS, PARTNER, Door, change, log_in
+from tests.test_number_privacy import errors, sign_up, signup_flow
 
 NEW_PASSWORD = "another long passphrase"
 HOOK = "https://hooks.partner.example/v1"
@@ -235,6 +239,75 @@ def test_a_password_reset_hashes_and_mails_with_no_transaction_open(
     assert resets.log_in(other, door, user.email, NEW_PASSWORD) == 303
 
 
+@pytest.mark.parametrize("taken", [False, True], ids=["new", "taken"])
+def test_a_signup_hashes_the_password_with_no_transaction_open(
+    app: Flask, client: FlaskClient, db: Session, hashes: list[bool], taken: bool
+) -> None:
+    partner = make_partner(db)
+    if taken:
+        make_client(db, partner, email="new@signup.example")
+    db.commit()
+    hashes.clear()
+    response = sign_up(client, signup_flow(app, partner), "new@signup.example")
+    assert hashes == [False]  # checked and hashed first; a taken address is refused afterwards
+    if taken:
+        assert response.status_code == 400
+        assert EMAIL_MAY_EXIST in errors(response.text)
+    else:
+        assert response.status_code == 303
+        assert log_in(app.test_client(), CLIENT, "new@signup.example") == 303
+
+
+def test_joining_a_team_hashes_the_password_with_no_transaction_open(
+    app: Flask, client: FlaskClient, db: Session, hashes: list[bool]
+) -> None:
+    partner = make_partner(db)
+    owner = create_partner_user(
+        db, partner, email="owner@slow.example", password=PASSWORD, role="owner"
+    )
+    link = f"/hub/invite/{team.invite(db, owner, email='new@slow.example', role='member').token}"
+    db.commit()
+    page = client.get(link).text
+    response = client.post(link, data={"csrf_token": csrf_token(page), "password": NEW_PASSWORD})
+    assert response.status_code == 303
+    assert hashes == [False]
+    assert log_in(app.test_client(), PARTNER, "new@slow.example", NEW_PASSWORD) == 303
+
+
+# --- the Partner API's rate limit -----------------------------------------------------------------
+
+
+@pytest.fixture
+def limit_hits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether a transaction was open at each rate-limit hit of a request."""
+    real = limits.hit
+    seen: list[bool] = []
+
+    def hit(item: Any, *key: str) -> int:
+        if has_request_context():
+            seen.append(transaction_open())
+        return real(item, *key)
+
+    monkeypatch.setattr(limits, "hit", hit)
+    return seen
+
+
+def test_the_api_hits_the_rate_limit_with_no_transaction_open(
+    client: FlaskClient, db: Session, limit_hits: list[bool]
+) -> None:
+    account = make_account(db)
+    db.commit()
+    token = access_token(client, account)
+    limit_hits.clear()  # the token endpoint's own limits
+    assert client.get(account.path(), headers=bearer(token)).status_code == 200
+    renamed = client.patch(account.path(), json={"brand_name": "Renamed"}, headers=bearer(token))
+    assert renamed.status_code == 200, renamed.text
+    assert client.get(account.path(), headers=api_headers(account)).status_code == 200
+    assert limit_hits == [False, False, False]
+    db.expire_all()
+    assert db.get_one(Partner, account.partner.id).brand_name == "Renamed"
+
+
 # --- a real second writer -------------------------------------------------------------------------
 
 
@@ -290,4 +363,24 @@ def test_a_writer_never_waits_for_a_login_verifying_its_password(
 
     browser = live_app.test_client()
     assert log_in(browser, PARTNER, "busy@slow.example") == 303
+    assert outcomes == ["wrote"]
+
+
+def test_a_writer_never_waits_for_a_signup_hashing_its_password(
+    monkeypatch: pytest.MonkeyPatch, live_app: Flask
+) -> None:
+    engine = live_app.extensions["db"].engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("on PostgreSQL a signup's transaction locks no row another writer touches")
+    with live_app.app_context(), live_app.extensions["db"].sessionmaker() as setup:
+        partner = make_partner(setup)
+        user = create_partner_user(setup, partner, email="busy@slow.example", password=PASSWORD)
+        setup.commit()
+        user_id = user.id
+        flow = signup_flow(live_app, partner)
+    outcomes: list[str] = []
+    write = other_writer(engine, user_id)
+    wrap_hashing(monkeypatch, lambda: outcomes.append(write()))
+
+    assert sign_up(live_app.test_client(), flow, "new@signup.example").status_code == 303
     assert outcomes == ["wrote"]
