@@ -141,6 +141,20 @@ def get_session() -> Session:
     return session
 
 
+def end_reads(session: Session) -> None:
+    """End the session's transaction before slow work (a DNS lookup, a password hash), so that
+    nothing is held meanwhile: on SQLite a request that may write holds the database's write
+    lock from its first read (BEGIN IMMEDIATE, above), on PostgreSQL a transaction its row locks.
+
+    Only for a transaction that has merely read. Its objects are expired, so each is read again,
+    in the next transaction, when next used: nothing read before the slow part stands in for what
+    is stored after it.
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("end_reads() would drop changes: only a reading transaction may end so")
+    session.rollback()
+
+
 class _Form(NamedTuple):
     """A statement as one dialect runs it: SQL text, how to bind, how to read each column."""
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy.orm import Session
 
-from onboarding.accounts import authenticate
+from onboarding.accounts import verified_user, verify_login
 from onboarding.errors import ChannelNotRunning, NotAllowed, NotFound, PermissionMissing
 from onboarding.models import BillingModel, ChannelStatus, GrantedVia, PartnerUser, Side
 from onboarding.partners import service as partners
@@ -94,5 +94,6 @@ def test_only_owners_invite_and_an_invitee_joins_with_their_own_password(db: Ses
         staff.invite(db, member, email="other@p.example", role="member")
     assert [user.email for user in partners.team(db, partner)] == [owner.email, member.email]
     assert partners.may_administer(owner) and not partners.may_administer(member)
-    assert authenticate(db, PartnerUser, "BOSS@p.example", PASSWORD) == owner
-    assert authenticate(db, PartnerUser, owner.email, "wrong password") is None
+    verified = verify_login(db, PartnerUser, "BOSS@p.example", PASSWORD)
+    assert verified is not None and verified_user(db, PartnerUser, verified) == owner
+    assert verify_login(db, PartnerUser, owner.email, "wrong password") is None

@@ -31,6 +31,7 @@ from onboarding.models import (
     WebhookAttempt,
     WebhookOutbox,
 )
+from onboarding.partners.redirects import check_webhook_url
 from onboarding.permissions.keys import generate_api_key
 from onboarding.webhooks import worker
 from onboarding.webhooks.delivery import DEADLINE, RETRY_FOR, backoff, deliver_due
@@ -428,7 +429,7 @@ def test_attempts_go_to_the_current_url_and_fail_once_it_is_removed(
 ) -> None:
     partner = make_partner(db, webhook_url=UP_URL)
     make_client(db, partner)
-    set_webhook_url(db, partner, receiver.url)
+    set_webhook_url(db, partner, check_webhook_url(receiver.url))
 
     assert deliver_due(db, post=LOCAL) == 1
     assert len(receiver.accepted) == 1
@@ -461,7 +462,7 @@ def test_a_url_changed_elsewhere_is_used_by_a_worker_that_saw_the_old_one(
     with app.extensions["db"].sessionmaker() as worker_session:
         held = worker_session.get(Partner, partner.id)  # the session keeps it, with DOWN_URL
         deliver_due(worker_session, post=post)
-        set_webhook_url(db, partner, UP_URL)
+        set_webhook_url(db, partner, check_webhook_url(UP_URL))
         make_client(db, partner)
         db.commit()
         deliver_due(worker_session, post=post)
@@ -499,7 +500,7 @@ def test_a_worker_counts_attempts_another_worker_made(app: Flask, db: Session) -
 def test_only_valid_webhook_urls_are_set(db: Session, url: str) -> None:
     partner = make_partner(db, webhook_url=UP_URL)
     with pytest.raises(InvalidInput):
-        set_webhook_url(db, partner, url)
+        set_webhook_url(db, partner, check_webhook_url(url))
     assert partner.webhook_url == UP_URL
 
 

@@ -294,10 +294,10 @@ def test_the_default_follows_the_app_and_is_off_outside_one(app: Flask, db: Sess
     partner = make_partner(db)
     with app.app_context():
         assert destination.private_allowed()  # the test app turns it on
-        set_webhook_url(db, partner, "https://127.0.0.1/hook")
+        set_webhook_url(db, partner, check_webhook_url("https://127.0.0.1/hook"))
         app.config["WEBHOOK_ALLOW_PRIVATE"] = False
         with pytest.raises(InvalidInput):
-            set_webhook_url(db, partner, "https://10.0.0.5/hook")
+            set_webhook_url(db, partner, check_webhook_url("https://10.0.0.5/hook"))
     assert partner.webhook_url == "https://127.0.0.1/hook"
 
 

@@ -28,7 +28,7 @@ from onboarding.accounts.tokens import Kind, TokenExpired, TokenInvalid
 from onboarding.auth.session import current_token, end_sessions, log_in, log_out
 from onboarding.consent.flow import Flow, FlowError
 from onboarding.consent.guard import consent_url, load_flow, refuse_flow
-from onboarding.db import get_session
+from onboarding.db import end_reads, get_session
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import ClientUser, Partner, PartnerUser
 from onboarding.pages import error_page, word, worded
@@ -138,6 +138,7 @@ def reset_password(token: str) -> ResponseReturnValue:
     flow_token = (request.values.get("flow") or None) if door.kind == "client" else None
     form = ResetPasswordForm(flow=flow_token)
     if form.validate_on_submit():
+        end_reads(session)  # the new password's hash holds no lock
         try:
             user = service.reset_password(session, token, form.password.data)
         except InvalidInput as error:
@@ -269,12 +270,15 @@ def change_password(user: ClientUser | PartnerUser, form: ChangePasswordForm) ->
     if not form.validate_on_submit():
         return 400
     budget = f"{service.kind_of(user)}:{user.public_id}"
+    kind, user_id = type(user), user.id
     session = get_session()
+    end_reads(session)  # the password hashes below hold no lock
     try:
         limits.check("current_password_per_user", budget)
         service.change_password(
             session,
-            user,
+            kind,
+            user_id,
             current=form.current_password.data,
             new=form.new_password.data,
             keep=current_token(),

@@ -12,7 +12,8 @@ import math
 
 from sqlalchemy.orm import Session
 
-from onboarding.accounts import User, authenticate, normalize_email
+from onboarding.accounts import User, normalize_email, verified_user, verify_login
+from onboarding.db import end_reads
 from onboarding.errors import DomainError
 from onboarding.limits import LoginFailures
 
@@ -27,15 +28,20 @@ class TooManyAttempts(DomainError):
 
 
 def attempt_login(session: Session, kind: type[User], email: str, password: str) -> User | None:
-    """accounts.authenticate behind the limits; raises TooManyAttempts when refused, and
-    security.HashingBusy (503) when no password-hashing slot frees up in time."""
+    """The user with these credentials, or None, behind the limits; raises TooManyAttempts when
+    refused, and security.HashingBusy (503) when no password-hashing slot frees up in time.
+
+    Ends the session's reading transaction first: the password is verified (and the limits' store
+    asked) with none open, so a login holds up no writer; the user is loaded afterwards.
+    """
     failures = LoginFailures(kind.__name__, normalize_email(email))
     wait = failures.retry_after()
     if wait:
         raise TooManyAttempts(wait)
-    user = authenticate(session, kind, email, password)
-    if user is None:
+    end_reads(session)
+    verified = verify_login(session, kind, email, password)
+    if verified is None:
         failures.failed()
-    else:
-        failures.succeeded()
-    return user
+        return None
+    failures.succeeded()
+    return verified_user(session, kind, verified)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from onboarding.clients.service import search_condition, verified_clients
 from onboarding.consent.links import permission_link
 from onboarding.consent.request import KNOWN
-from onboarding.db import Prepared, get_session, reader
+from onboarding.db import Prepared, end_reads, get_session, reader
 from onboarding.errors import DomainError
 from onboarding.limits import per_address
 from onboarding.models import (
@@ -52,7 +52,7 @@ from onboarding.partner_api.serializers import (
     timestamp,
 )
 from onboarding.partners.redirects import is_registered
-from onboarding.partners.service import update_settings
+from onboarding.partners.service import check_settings, update_settings
 from onboarding.permissions.consents import find_consent
 from onboarding.permissions.events import as_document
 from onboarding.permissions.keys import generate_api_key
@@ -154,7 +154,9 @@ def get_partner(partner: Partner, actor: str) -> Response:
 @partner_required
 def patch_partner(partner: Partner, actor: str, body: contract.PartnerUpdate) -> Response:
     session = get_session()
-    update_settings(session, partner, body.model_dump(exclude_unset=True))
+    end_reads(session)  # the checks may look a webhook host up: no lock held meanwhile
+    change = check_settings(body.model_dump(exclude_unset=True))
+    update_settings(session, partner, change)
     session.commit()
     return jsonify(partner_json(partner))
 

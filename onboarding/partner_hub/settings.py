@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from wtforms import Field
 
-from onboarding.db import get_session, utcnow
+from onboarding.db import end_reads, get_session, utcnow
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import PartnerUser
 from onboarding.pages import word, worded
@@ -29,6 +29,7 @@ from onboarding.partner_hub.forms import (
 )
 from onboarding.partner_hub.views import check_form
 from onboarding.partners import service as partners
+from onboarding.partners.redirects import check_webhook_url
 from onboarding.webhooks import service as webhooks
 
 
@@ -145,13 +146,15 @@ def set_webhook_url(user: PartnerUser) -> ResponseReturnValue:
     form = WebhookUrlForm()
     if form.validate_on_submit():
         url = (form.webhook_url.data or "").strip() or None
+        session = get_session()
+        end_reads(session)  # the check may look the host up: no lock held meanwhile
         try:
-            webhooks.set_webhook_url(get_session(), user.partner, url)
+            checked = check_webhook_url(url) if url else None
         except InvalidInput as error:
-            get_session().rollback()
             form.webhook_url.errors.append(worded(error))
         else:
-            get_session().commit()
+            webhooks.set_webhook_url(session, user.partner, checked)
+            session.commit()
             flash(_("Webhook URL saved.") if url else _("Webhook URL removed: no events are sent."))
             return _back("webhooks")
     return _settings(user, forms=Forms(webhook=form), status=400)

@@ -1,5 +1,6 @@
 """Which redirect URLs a partner may register, and the exact-match rule for using them."""
 
+from typing import NewType
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from werkzeug.urls import iri_to_uri
@@ -25,6 +26,10 @@ CALLBACK_PARAMS = frozenset(
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
 MAX_LENGTH = 2000
 
+# A URL check_webhook_url accepted. Its check may look the host up (seconds, on a slow resolver),
+# so the services that store one take it checked, from a caller with no transaction open.
+WebhookUrl = NewType("WebhookUrl", str)
+
 
 def check_redirect_url(url: str) -> str:
     """Return the URL unchanged if it may be registered; raise RefusedUrl saying why not."""
@@ -37,7 +42,7 @@ def check_redirect_url(url: str) -> str:
     return url
 
 
-def check_webhook_url(url: str, *, allow_private: bool | None = None) -> str:
+def check_webhook_url(url: str, *, allow_private: bool | None = None) -> WebhookUrl:
     """The same rules as for redirect URLs, except that any query is fine; and the host must be
     public (SSRF, `webhooks/destination.py`): an IP literal, `localhost`, or a name that resolves
     to a loopback, private, link-local or otherwise internal address is refused. A name that does
@@ -56,7 +61,7 @@ def check_webhook_url(url: str, *, allow_private: bool | None = None) -> str:
     except destination.DestinationRefused:
         # The address is left out: it would tell a partner what our DNS says about a name.
         raise RefusedUrl("webhook_url.not_public") from None
-    return url
+    return WebhookUrl(url)
 
 
 def _check_https_url(url: str, kind: str) -> SplitResult:

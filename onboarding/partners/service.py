@@ -169,38 +169,60 @@ def read_only_refusal(changes: dict[str, Any]) -> str | None:
     )
 
 
-def update_settings(session: Session, partner: Partner, changes: dict[str, Any]) -> None:
-    """Apply a partial update of the partner's integration settings, all or nothing."""
+@dataclass(frozen=True)
+class SettingsChange:
+    """A partial update of a partner's integration settings that passed every check
+    (`check_settings`): the fields sent, their values ready to store."""
+
+    fields: dict[str, Any]
+
+
+def check_settings(changes: dict[str, Any]) -> SettingsChange:
+    """Check a partial update, all of it, without the database. It may look a webhook host up
+    (`check_webhook_url`), so call it with no transaction open."""
     if refusal := read_only_refusal(changes):
         raise InvalidInput(refusal)
     unknown = set(changes) - set(SETTINGS)
     if unknown:
         raise InvalidInput(f"Unknown settings: {', '.join(sorted(unknown))}.")
-    if "webhook_url" in changes:  # first: it may look the name up, which no lock should wait for
+    fields: dict[str, Any] = {}
+    if "webhook_url" in changes:
         url = changes["webhook_url"]
         if url == "" or (url is not None and not isinstance(url, str)):
             raise InvalidInput("webhook_url is a URL, or null to remove it.")
-        partner.webhook_url = check_webhook_url(url) if url else None
+        fields["webhook_url"] = check_webhook_url(url) if url else None
     if "redirect_urls" in changes:
         urls = changes["redirect_urls"]
         if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
             raise InvalidInput("redirect_urls is a list of URLs.")
         if len(set(urls)) != len(urls):
             raise InvalidInput("redirect_urls lists a URL twice.")
-        for url in urls:
-            check_redirect_url(url)
-        # Two lists sent at once would each update or delete rows the other had just replaced
-        # (a 500 on PostgreSQL): start from the list as it is once it is ours.
-        lock_partner(session, partner, "redirect_urls")
-        kept = {entry.url: entry for entry in partner.redirect_urls}
-        partner.redirect_urls = [kept.get(url) or PartnerRedirectUrl(url=url) for url in urls]
-        for position, entry in enumerate(partner.redirect_urls):
-            entry.position = position
+        fields["redirect_urls"] = [check_redirect_url(url) for url in urls]
     if "brand_name" in changes:
         brand = changes["brand_name"]
         if not isinstance(brand, str) or not 1 <= len(brand.strip()) <= 200:
             raise InvalidInput("brand_name is 1 to 200 characters.")
-        partner.brand_name = brand.strip()
+        fields["brand_name"] = brand.strip()
+    return SettingsChange(fields)
+
+
+def update_settings(session: Session, partner: Partner, change: SettingsChange) -> None:
+    """Apply a checked partial update of the partner's integration settings."""
+    fields = change.fields
+    if "webhook_url" in fields:
+        partner.webhook_url = fields["webhook_url"]
+    if "redirect_urls" in fields:
+        # Two lists sent at once would each update or delete rows the other had just replaced
+        # (a 500 on PostgreSQL): start from the list as it is once it is ours.
+        lock_partner(session, partner, "redirect_urls")
+        kept = {entry.url: entry for entry in partner.redirect_urls}
+        partner.redirect_urls = [
+            kept.get(url) or PartnerRedirectUrl(url=url) for url in fields["redirect_urls"]
+        ]
+        for position, entry in enumerate(partner.redirect_urls):
+            entry.position = position
+    if "brand_name" in fields:
+        partner.brand_name = fields["brand_name"]
     session.flush()
 
 

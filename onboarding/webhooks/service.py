@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from onboarding.db import utcnow
 from onboarding.errors import InvalidInput
 from onboarding.models import AuditEvent, Partner, WebhookOutbox
-from onboarding.partners.redirects import check_webhook_url
+from onboarding.partners.redirects import WebhookUrl
 from onboarding.partners.service import lock_partner
 from onboarding.permissions import events
 from onboarding.security import new_signing_secret
@@ -47,10 +47,11 @@ def rotate_signing_secret(
     return partner.signing_secret
 
 
-def set_webhook_url(session: Session, partner: Partner, url: str | None) -> None:
-    """Set (or with None or "" remove) the URL. Pending deliveries go to the URL current at each
-    attempt; once removed they fail at their next attempt."""
-    partner.webhook_url = check_webhook_url(url) if url else None
+def set_webhook_url(session: Session, partner: Partner, url: WebhookUrl | None) -> None:
+    """Set (or with None remove) the URL, checked by `check_webhook_url` before the transaction
+    began. Pending deliveries go to the URL current at each attempt; once removed they fail at
+    their next attempt."""
+    partner.webhook_url = url
     session.flush()
 
 
