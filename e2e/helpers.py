@@ -1,4 +1,5 @@
-"""What every browser test may need: screenshots for the docs and an accessibility check."""
+"""What every browser test may need: screenshots for the docs, an accessibility check and the
+login form."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}
 SERIOUS = ("serious", "critical")
+# The login form's labels in English; a test in another language passes its own.
+LOGIN_WORDS = {"email": "Email", "password": "Password", "log_in": "Log in"}
 
 _axe = Axe()
 
@@ -44,3 +47,13 @@ def assert_accessible(page: Page) -> None:
         page.set_viewport_size(size)
         assert serious_violations(page) == [], f"axe-core at {size['width']} px"
     page.set_viewport_size(DESKTOP)
+
+
+def submit_login(
+    page: Page, email: str, password: str, words: dict[str, str] = LOGIN_WORDS
+) -> None:
+    """Fill in and send the login form the page shows (either hub's, or the permission flow's),
+    by its labels, as a person reads them."""
+    page.get_by_label(words["email"], exact=True).fill(email)
+    page.get_by_label(words["password"], exact=True).fill(password)
+    page.get_by_role("button", name=words["log_in"]).click()

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer, Receiver
-from e2e.helpers import assert_accessible, screenshot
+from e2e.helpers import assert_accessible, screenshot, submit_login
 from e2e.test_consent_journey import link_state, on_consent_screen, the_callback, wait_for_partner
 from onboarding import mail
 from tests.mailbox import Handler, Mailbox, free_port
@@ -86,9 +86,7 @@ def test_an_invitee_joins_the_team_from_the_mail_and_logs_in(
     page: Page, live_server: LiveServer, demo: dict[str, Any], mailbox: Mailbox
 ) -> None:
     page.goto(live_server.url + "/hub/login")
-    page.get_by_label("Email").fill(demo["owner_email"])
-    page.get_by_label("Password").fill(demo["owner_password"])
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, demo["owner_email"], demo["owner_password"])
     page.get_by_role("link", name="Team").click()
     page.get_by_label("Email").fill("new.colleague@acme.example")
     page.get_by_role("button", name="Send invitation").click()
@@ -107,7 +105,5 @@ def test_an_invitee_joins_the_team_from_the_mail_and_logs_in(
     expect(page.get_by_text("Welcome to Acme Messaging's team.")).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()
-    page.get_by_label("Email").fill("new.colleague@acme.example")
-    page.get_by_label("Password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, "new.colleague@acme.example", NEW_PASSWORD)
     expect(page.get_by_text("Logged in as new.colleague@acme.example.")).to_be_visible()

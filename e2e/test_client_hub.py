@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from e2e.conftest import LiveServer
-from e2e.helpers import DESKTOP, PHONE, assert_accessible, screenshot
+from e2e.helpers import DESKTOP, PHONE, assert_accessible, screenshot, submit_login
 from onboarding.models import Channel, GrantedVia, Partner, PartnerApiKey, Side
 from onboarding.permissions.keys import generate_api_key
 from onboarding.permissions.service import revoke
@@ -132,9 +132,7 @@ def test_client_removes_permission_then_generates_its_own_key(
 
     # Log in: the Numbers page shows R7 next to a greyed-out button.
     page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email", exact=True).fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, EMAIL, PASSWORD)
     expect(page.get_by_role("heading", name="Your WhatsApp numbers")).to_be_visible()
     expect(page.get_by_text(R7, exact=True)).to_have_count(1)  # one banner, not per card
     expect(page.locator("#r7")).to_have_text(R7)
@@ -216,9 +214,7 @@ def test_client_removes_permission_then_generates_its_own_key(
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
     page.goto(f"{live_server.url}/hub/login")
-    page.get_by_label("Email", exact=True).fill(setup.owner_email)
-    page.get_by_label("Password", exact=True).fill(setup.owner_password)
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, setup.owner_email, setup.owner_password)
     page.goto(f"{live_server.url}/hub/clients/{setup.client_id}")
     numbers = page.get_by_role("table", name="WhatsApp numbers")
     expect(numbers.get_by_role("row").filter(has_text=NUMBER)).to_contain_text("Missing")
@@ -226,9 +222,7 @@ def test_client_removes_permission_then_generates_its_own_key(
 
 def test_client_adds_a_number(page: Page, live_server: LiveServer, setup: Setup) -> None:
     page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email", exact=True).fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, EMAIL, PASSWORD)
 
     page.get_by_role("link", name="Add a number").click()
     expect(page.get_by_role("heading", name="Add a WhatsApp number")).to_be_visible()

@@ -21,6 +21,7 @@ from playwright.sync_api import Page, Route, expect
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from e2e.conftest import LiveServer, _QuietRequestHandler
+from e2e.helpers import submit_login
 from partner_app import create_app  # examples/partner_app, on pytest's pythonpath
 
 pytestmark = pytest.mark.e2e
@@ -84,9 +85,7 @@ def allow_in(popup: Page, demo: dict[str, Any]) -> None:
     """Log in on the hub (in the popup) and share the demo's first number."""
     expect(popup.get_by_role("heading", name="Log in")).to_be_visible()
     assert popup.url.startswith("http://127.0.0.1:")
-    popup.get_by_label("Email", exact=True).fill(demo["client_email"])
-    popup.get_by_label("Password", exact=True).fill(demo["client_password"])
-    popup.get_by_role("button", name="Log in").click()
+    submit_login(popup, demo["client_email"], demo["client_password"])
     popup.get_by_label("+4915112345001").check()
     popup.locator(ALLOW).click()
 

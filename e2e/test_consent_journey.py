@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from e2e.conftest import DESKTOP, TIMEOUT_MS, LiveServer, Receiver
-from e2e.helpers import assert_accessible, screenshot
+from e2e.helpers import assert_accessible, screenshot, submit_login
 from onboarding.models import Channel, Client, ClientUser, Permission
 
 pytestmark = pytest.mark.e2e
@@ -74,9 +74,7 @@ def log_in(page: Page, demo: dict[str, Any]) -> None:
     """From the demo's link through the login page to the (fully loaded) consent screen."""
     page.goto(demo["permission_link"])
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.get_by_label("Email", exact=True).fill(demo["client_email"])
-    page.get_by_label("Password", exact=True).fill(demo["client_password"])
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, demo["client_email"], demo["client_password"])
     on_consent_screen(page)
 
 

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer
-from e2e.helpers import PHONE, assert_accessible, screenshot
+from e2e.helpers import PHONE, assert_accessible, screenshot, submit_login
 from e2e.test_consent_traps import FIRST, SECOND, THIRD, share
 
 pytestmark = pytest.mark.e2e
@@ -46,9 +46,7 @@ def test_the_button_counts_in_the_pages_language(
     words = WORDS[lang]
     share(live_server, demo["client_id"], FIRST, SECOND)
     page.goto(f"{demo['permission_link']}&lang={lang}")
-    page.get_by_label(words["email"], exact=True).fill(demo["client_email"])
-    page.get_by_label(words["password"], exact=True).fill(demo["client_password"])
-    page.get_by_role("button", name=words["log_in"]).click()
+    submit_login(page, demo["client_email"], demo["client_password"], words)
     expect(page.get_by_role("heading", name=words["heading"])).to_be_visible()
     page.wait_for_load_state("load")
     allow = page.get_by_role("button", name=words["allow"])

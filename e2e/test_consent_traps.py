@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from e2e.conftest import DESKTOP, TIMEOUT_MS, LiveServer, Receiver
-from e2e.helpers import assert_accessible
+from e2e.helpers import assert_accessible, submit_login
 from e2e.test_consent_journey import (
     NEW_NUMBER,
     SIGNUP,
@@ -233,9 +233,7 @@ def test_not_you_logs_out_and_keeps_the_request(
     page.get_by_role("button", name="Log out").click()
 
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.get_by_label("Email", exact=True).fill(demo["client_email"])
-    page.get_by_label("Password", exact=True).fill(demo["client_password"])
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, demo["client_email"], demo["client_password"])
     on_consent_screen(page)  # the same request, after logging in again
     allow_button(page).click()
     page.get_by_role("button", name="Share no number").click()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from e2e.conftest import DESKTOP, TIMEOUT_MS, LiveServer
-from e2e.helpers import PHONE, assert_accessible
+from e2e.helpers import PHONE, assert_accessible, submit_login
 from e2e.test_consent_journey import SIGNUP, on_consent_screen
 from e2e.test_consent_languages import WORDS
 from e2e.test_consent_traps import FIRST, SECOND, share
@@ -140,9 +140,7 @@ def test_the_step_in_german_and_portuguese(
     words = {**WORDS[lang], **LANGUAGES[lang]}
     share(live_server, demo["client_id"], FIRST)
     page.goto(f"{demo['permission_link']}&lang={lang}")
-    page.get_by_label(words["email"], exact=True).fill(demo["client_email"])
-    page.get_by_label(words["password"], exact=True).fill(demo["client_password"])
-    page.get_by_role("button", name=words["log_in"]).click()
+    submit_login(page, demo["client_email"], demo["client_password"], words)
     expect(page.get_by_role("heading", name=words["heading"])).to_be_visible()
     page.goto(page.url.replace("/permission/consent", "/signup/numbers"))
 

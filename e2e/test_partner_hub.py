@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from e2e.conftest import LiveServer, Receiver
-from e2e.helpers import assert_accessible, screenshot
+from e2e.helpers import assert_accessible, screenshot, submit_login
 from onboarding.models import Client, GrantedVia, WebhookOutbox
 from onboarding.permissions.service import grant
 from onboarding.webhooks.delivery import deliver_due
@@ -42,9 +42,7 @@ def share(live_server: LiveServer, client_id: str, number: str) -> str:
 def log_in(page: Page, live_server: LiveServer, demo: dict[str, Any]) -> None:
     page.goto(f"{live_server.url}/hub/clients")
     expect(page.get_by_role("heading", name="Log in to the Partner Hub")).to_be_visible()
-    page.get_by_label("Email", exact=True).fill(demo["owner_email"])
-    page.get_by_label("Password", exact=True).fill(demo["owner_password"])
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, demo["owner_email"], demo["owner_password"])
     expect(page.get_by_role("heading", name="Clients")).to_be_visible()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import argon2.profiles
 import pytest
@@ -13,9 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import TestResponse
 
 from onboarding import create_app, security
 from tests.databases import backends, migrated_database
+from tests.factories import PASSWORD
 from tests.mailbox import mailbox, no_mail_server  # noqa: F401 (fixtures for every test module)
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -58,8 +62,11 @@ def connection(database: tuple[str, Engine]) -> Iterator[Connection]:
         transaction.rollback()
 
 
-@pytest.fixture
-def app(database: tuple[str, Engine], connection: Connection, tmp_path: Path) -> Flask:
+def app_in_transaction(
+    database: tuple[str, Engine], connection: Connection, instance_path: Path, **config: Any
+) -> Flask:
+    """An app on the test's database, `config` over the test settings, whose every session joins
+    the test's transaction: its commits become savepoints, rolled back with the test."""
     url, _engine = database
     app = create_app(
         {
@@ -67,15 +74,20 @@ def app(database: tuple[str, Engine], connection: Connection, tmp_path: Path) ->
             "DATABASE_URL": url,
             "SECRET_KEY": "test-secret-key",
             "BASE_URL": "https://hub.test",
-            "WEBHOOK_ALLOW_PRIVATE": True,  # the tests' receivers listen on 127.0.0.1
+            **config,
         }
     )
-    app.instance_path = str(tmp_path)
-    # Every session the app opens joins the test's transaction; its commits become savepoints.
+    app.instance_path = str(instance_path)
     app.extensions["db"].sessionmaker = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     return app
+
+
+@pytest.fixture
+def app(database: tuple[str, Engine], connection: Connection, tmp_path: Path) -> Flask:
+    # The tests' webhook receivers listen on 127.0.0.1.
+    return app_in_transaction(database, connection, tmp_path, WEBHOOK_ALLOW_PRIVATE=True)
 
 
 @pytest.fixture
@@ -110,3 +122,21 @@ def flow_token(html: str) -> str:
     match = FLOW.search(html)
     assert match, "the page has no flow token"
     return match.group(1)
+
+
+def submit_login(
+    client: FlaskClient, login: str, email: str, password: str = PASSWORD, **request: Any
+) -> TestResponse:
+    """Log in as a browser does: GET the page `login` (a hub's login page, or a page of the
+    permission flow with its ?flow=), then POST the email and password with the page's CSRF
+    token, and its flow token if it has one, to that hub's login form. `request`: more arguments
+    for both requests (headers, environ_base)."""
+    page = client.get(login, **request)
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    form = {"csrf_token": csrf_token(html), "email": email, "password": password}
+    if "flow=" in login:
+        form["flow"] = flow_token(html)
+    # Not the page's own path: a client logged in already gets the flow's consent screen there.
+    to = "/hub/login" if urlsplit(login).path.startswith("/hub/") else "/login"
+    return client.post(to, data=form, **request)

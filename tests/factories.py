@@ -71,3 +71,39 @@ def make_channel(
 ) -> Channel:
     number = new_number()
     return add_channel(session, client, number, f"Line {number[-4:]}", actor="test", status=status)
+
+
+@dataclass
+class ClientAccount:
+    """A partner, one of its clients with a user who can log in, and the client's channels."""
+
+    partner: Partner
+    customer: Client
+    user: ClientUser
+    channels: list[Channel]
+
+    @property
+    def ids(self) -> list[str]:
+        return [channel.public_id for channel in self.channels]
+
+
+def make_client_account(
+    session: Session,
+    *,
+    running: int = 2,
+    pending: int = 0,
+    billing: BillingModel = BillingModel.DIRECT_PAYMENT,
+    redirect_urls: list[str] | None = None,
+    webhook_url: str | None = None,
+    partner: Partner | None = None,
+) -> ClientAccount:
+    """A client of a new partner (or of `partner`) with `running` running numbers, then
+    `pending` pending ones; committed, as the hubs see only what is committed."""
+    partner = partner or make_partner(
+        session, billing=billing, redirect_urls=redirect_urls, webhook_url=webhook_url
+    )
+    customer, user = make_client(session, partner)
+    statuses = [ChannelStatus.RUNNING] * running + [ChannelStatus.PENDING] * pending
+    channels = [make_channel(session, customer, status=status) for status in statuses]
+    session.commit()
+    return ClientAccount(partner, customer, user, channels)

@@ -16,7 +16,7 @@ from onboarding.models import ClientUser, PartnerUser
 from onboarding.partners.service import create_partner_user
 from onboarding.security import verify_password
 from tests.api import table_rows
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, submit_login
 from tests.factories import PASSWORD, make_client, make_partner
 
 NEW = "another long passphrase"
@@ -44,11 +44,7 @@ def users(db: Session) -> dict[str, ClientUser | PartnerUser]:
 
 
 def log_in(client: FlaskClient, door: Door, email: str, password: str = PASSWORD) -> int:
-    page = client.get(door.login).text
-    response = client.post(
-        door.login, data={"csrf_token": csrf_token(page), "email": email, "password": password}
-    )
-    return response.status_code
+    return submit_login(client, door.login, email, password).status_code
 
 
 def change(client: FlaskClient, door: Door, current: str, new: str) -> tuple[int, str]:

@@ -12,7 +12,7 @@ from onboarding.consent import flow as flows
 from onboarding.consent.request import PermissionRequest
 from onboarding.models import Client, ClientUser, LoginSession, Partner, Permission
 from onboarding.security import hash_secret
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, submit_login
 from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client, make_partner
 
 
@@ -24,11 +24,7 @@ def arrange(db: Session) -> ClientUser:
 
 
 def log_in(client: FlaskClient, email: str, password: str = PASSWORD) -> str:
-    page = client.get("/login").text
-    response = client.post(
-        "/login", data={"csrf_token": csrf_token(page), "email": email, "password": password}
-    )
-    return response.headers.get("Location", "")
+    return submit_login(client, "/login", email, password).headers.get("Location", "")
 
 
 def test_login_without_a_flow_opens_the_client_hub(client: FlaskClient, db: Session) -> None:

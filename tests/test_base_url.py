@@ -15,12 +15,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from onboarding import create_app, urls
+from onboarding import urls
 from onboarding.consent.views import issuer
 from onboarding.models import Partner
 from tests.api import add_client, add_line, api_headers, make_account
+from tests.conftest import app_in_transaction
 
 LOOPBACK = "127.0.0.1"
 
@@ -29,18 +30,10 @@ LOOPBACK = "127.0.0.1"
 def make_app(
     database: tuple[str, Engine], connection: Connection, tmp_path: Path
 ) -> Callable[..., Flask]:
-    """conftest's app, with only the address settings given (none by default)."""
+    """conftest's app, with the address settings each test gives."""
 
     def make(**config: Any) -> Flask:
-        url, _engine = database
-        app = create_app(
-            {"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test-secret-key", **config}
-        )
-        app.instance_path = str(tmp_path)
-        app.extensions["db"].sessionmaker = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        return app
+        return app_in_transaction(database, connection, tmp_path, **config)
 
     return make
 

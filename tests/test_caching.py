@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 from onboarding.models import Channel, Client, ClientUser, Partner
 from onboarding.partners.service import create_partner_user
 from tests.api import API, PartnerAccount, api_headers, make_account, request_token
-from tests.conftest import csrf_token, flow_token
+from tests.conftest import csrf_token, flow_token, submit_login
 from tests.factories import PASSWORD, make_channel, make_client
 
 
@@ -41,17 +41,9 @@ def world(db: Session) -> World:
     return World(account, customer, user, channel, staff.email)
 
 
-def log_in(client: FlaskClient, path: str, email: str) -> TestResponse:
-    page = client.get(path).get_data(as_text=True)
-    form = {"csrf_token": csrf_token(page), "email": email, "password": PASSWORD}
-    if "flow=" in path:
-        form["flow"] = flow_token(page)
-    return client.post(path.split("?")[0], data=form)
-
-
 def client_hub(path: str) -> Callable[[FlaskClient, World], TestResponse]:
     def visit(client: FlaskClient, world: World) -> TestResponse:
-        log_in(client, "/login", world.user.email)
+        submit_login(client, "/login", world.user.email)
         return client.get(path)
 
     return visit
@@ -59,7 +51,7 @@ def client_hub(path: str) -> Callable[[FlaskClient, World], TestResponse]:
 
 def partner_hub(path: str) -> Callable[[FlaskClient, World], TestResponse]:
     def visit(client: FlaskClient, world: World) -> TestResponse:
-        log_in(client, "/hub/login", world.staff_email)
+        submit_login(client, "/hub/login", world.staff_email)
         return client.get(path.format(client_id=world.customer.public_id))
 
     return visit
@@ -79,7 +71,7 @@ def signup_page(client: FlaskClient, world: World) -> TestResponse:
 
 
 def flow_login(client: FlaskClient, world: World) -> TestResponse:
-    return log_in(client, permission_link(client, world).location, world.user.email)
+    return submit_login(client, permission_link(client, world).location, world.user.email)
 
 
 def consent_screen(client: FlaskClient, world: World) -> TestResponse:
@@ -101,10 +93,12 @@ def api(path: str) -> Callable[[FlaskClient, World], TestResponse]:
 
 PAGES: dict[str, Callable[[FlaskClient, World], TestResponse]] = {
     "client login page": lambda client, world: client.get("/login"),
-    "client login answer": lambda client, world: log_in(client, "/login", world.user.email),
-    "wrong password": lambda client, world: log_in(client, "/login", "nobody@cache.example"),
+    "client login answer": lambda client, world: submit_login(client, "/login", world.user.email),
+    "wrong password": lambda client, world: submit_login(client, "/login", "nobody@cache.example"),
     "partner hub login page": lambda client, world: client.get("/hub/login"),
-    "partner hub login answer": lambda client, world: log_in(client, "/hub/login", "x@y.example"),
+    "partner hub login answer": lambda client, world: submit_login(
+        client, "/hub/login", "x@y.example"
+    ),
     "client hub numbers": client_hub("/client/"),
     "client hub settings": client_hub("/client/settings/partner"),
     "client hub activity": client_hub("/client/activity"),

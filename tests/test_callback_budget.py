@@ -26,10 +26,9 @@ from onboarding.models import Channel, ChannelStatus, PartnerRedirectUrl
 from onboarding.partners.redirects import check_redirect_url
 from tests.api import CONSENT, PartnerAccount, api_headers, assert_documented, make_account
 from tests.callback_verifiers import py
-from tests.factories import REDIRECT_URL, make_channel, make_client, make_partner
+from tests.factories import REDIRECT_URL, ClientAccount, make_channel, make_client, make_partner
 from tests.signatures import query_params, signature_is_valid
 from tests.test_consent_http import (
-    Account,
     answer,
     assert_refused,
     callback,
@@ -230,7 +229,7 @@ def test_a_cancel_never_carries_lists() -> None:
 # --- through the permission screen, and read back from the API -------------------------------
 
 
-def many_channels(db: Session, account: PartnerAccount, n: int) -> Account:
+def many_channels(db: Session, account: PartnerAccount, n: int) -> ClientAccount:
     """A client of the partner with n numbers, inserted in one go."""
     customer, user = make_client(db, account.partner)
     db.add_all(
@@ -244,7 +243,7 @@ def many_channels(db: Session, account: PartnerAccount, n: int) -> Account:
     )
     db.commit()
     db.refresh(customer)
-    return Account(account.partner, customer, user, list(customer.channels))
+    return ClientAccount(account.partner, customer, user, list(customer.channels))
 
 
 def read_consent(client: FlaskClient, account: PartnerAccount, consent_id: str) -> dict[str, Any]:
@@ -319,7 +318,7 @@ def test_a_callback_that_cannot_fit_changes_nothing(client: FlaskClient, db: Ses
     customer, user = make_client(db, partner)
     line = make_channel(db, customer)
     db.commit()
-    account = Account(partner, customer, user, [line])
+    account = ClientAccount(partner, customer, user, [line])
     html = open_consent(client, account, redirect_url=legacy, state=LONGEST_STATE)
     before = snapshot(db)
 

@@ -16,11 +16,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from onboarding import create_app
 from onboarding.consent.callback import callback_url
 from onboarding.models import Partner
+from tests.conftest import app_in_transaction
 from tests.factories import make_channel, make_client, make_partner
 
 HUB = "https://hub.test"
@@ -30,21 +30,7 @@ RECEIVER = f"{HUB}/demo/callback"
 @pytest.fixture
 def app(database: tuple[str, Engine], connection: Connection, tmp_path: Path) -> Flask:
     """conftest's app, with the demo receiver switched on."""
-    url, _engine = database
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "test-secret-key",
-            "BASE_URL": HUB,
-            "DEMO_RECEIVER": True,
-        }
-    )
-    app.instance_path = str(tmp_path)
-    app.extensions["db"].sessionmaker = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    return app
+    return app_in_transaction(database, connection, tmp_path, BASE_URL=HUB, DEMO_RECEIVER=True)
 
 
 @pytest.fixture

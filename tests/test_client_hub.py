@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -41,8 +40,8 @@ from onboarding.permissions.keys import (
 )
 from onboarding.permissions.service import grant, revoke
 from onboarding.security import hash_secret
-from tests.conftest import csrf_token
-from tests.factories import PASSWORD, make_channel, make_client, make_partner, new_number
+from tests.conftest import csrf_token, submit_login
+from tests.factories import ClientAccount, make_channel, make_client_account, new_number
 
 R7 = (
     "API keys are disabled for this number. The number was shared with your integration partner."
@@ -58,49 +57,19 @@ KEY = re.compile(r"wak_[A-Za-z0-9_-]{43}")
 # -- arranging -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Account:
-    partner: Partner
-    customer: Client
-    user: ClientUser
-    channels: list[Channel]
-
-    @property
-    def ids(self) -> list[str]:
-        return [channel.public_id for channel in self.channels]
-
-
-def arrange(
-    db: Session,
-    *,
-    billing: BillingModel = BillingModel.DIRECT_PAYMENT,
-    statuses: tuple[ChannelStatus, ...] = (ChannelStatus.RUNNING, ChannelStatus.RUNNING),
-    webhook_url: str | None = None,
-) -> Account:
-    partner = make_partner(db, billing=billing, webhook_url=webhook_url)
-    customer, user = make_client(db, partner)
-    channels = [make_channel(db, customer, status=status) for status in statuses]
-    db.commit()
-    return Account(partner, customer, user, channels)
+@pytest.fixture
+def account(db: Session) -> ClientAccount:
+    return make_client_account(db)
 
 
 @pytest.fixture
-def account(db: Session) -> Account:
-    return arrange(db)
-
-
-@pytest.fixture
-def shared(db: Session) -> Account:
+def shared(db: Session) -> ClientAccount:
     """A partner_payment partner: its client's numbers are shared by default (R2)."""
-    return arrange(db, billing=BillingModel.PARTNER_PAYMENT, webhook_url=WEBHOOK_URL)
+    return make_client_account(db, billing=BillingModel.PARTNER_PAYMENT, webhook_url=WEBHOOK_URL)
 
 
 def log_in(client: FlaskClient, user: ClientUser) -> None:
-    page = client.get("/login").text
-    response = client.post(
-        "/login", data={"csrf_token": csrf_token(page), "email": user.email, "password": PASSWORD}
-    )
-    assert response.headers["Location"] == "/client/"
+    assert submit_login(client, "/login", user.email).headers["Location"] == "/client/"
 
 
 def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None) -> TestResponse:
@@ -144,7 +113,7 @@ def snapshot(db: Session) -> dict[str, Any]:
     return counts | {"permissions": permissions, "keys": keys, "flags": flags}
 
 
-def shared_ids(db: Session, account: Account) -> set[str]:
+def shared_ids(db: Session, account: ClientAccount) -> set[str]:
     db.expire_all()
     return {channel.public_id for channel in account.channels if channel.permission is not None}
 
@@ -182,7 +151,7 @@ ACTIONS = [
 ]
 
 
-def test_settings_lead_to_the_partner_tab(client: FlaskClient, account: Account) -> None:
+def test_settings_lead_to_the_partner_tab(client: FlaskClient, account: ClientAccount) -> None:
     log_in(client, account.user)
     response = client.get("/client/settings")
     assert (response.status_code, response.headers["Location"]) == (303, SETTINGS)
@@ -197,7 +166,7 @@ def test_every_page_requires_a_client_login(client: FlaskClient, path: str) -> N
 
 @pytest.mark.parametrize("path", ACTIONS)
 def test_every_action_requires_a_client_login(
-    client: FlaskClient, db: Session, account: Account, path: str
+    client: FlaskClient, db: Session, account: ClientAccount, path: str
 ) -> None:
     before = snapshot(db)
     token = csrf_token(client.get("/login").text)  # a valid token, but nobody logged in
@@ -212,7 +181,7 @@ def test_every_action_requires_a_client_login(
 
 @pytest.mark.parametrize("path", ACTIONS)
 def test_every_action_without_csrf_token_is_refused_and_changes_nothing(
-    client: FlaskClient, db: Session, account: Account, path: str
+    client: FlaskClient, db: Session, account: ClientAccount, path: str
 ) -> None:
     log_in(client, account.user)
     before = snapshot(db)
@@ -226,9 +195,9 @@ def test_every_action_without_csrf_token_is_refused_and_changes_nothing(
 
 
 @pytest.fixture
-def foreign(db: Session, account: Account) -> Account:
+def foreign(db: Session, account: ClientAccount) -> ClientAccount:
     """Another client of the same partner, whose number is shared and has a partner key."""
-    other = arrange(db, billing=BillingModel.PARTNER_PAYMENT)
+    other = make_client_account(db, billing=BillingModel.PARTNER_PAYMENT)
     generate_api_key(db, other.channels[0], side=Side.PARTNER, actor="partner_api")
     db.commit()
     return other
@@ -255,8 +224,8 @@ def foreign(db: Session, account: Account) -> Account:
 def test_another_clients_number_is_not_found_and_nothing_changes(
     client: FlaskClient,
     db: Session,
-    account: Account,
-    foreign: Account,
+    account: ClientAccount,
+    foreign: ClientAccount,
     method: str,
     path: str,
     data: dict[str, list[str]] | None,
@@ -281,7 +250,7 @@ def test_another_clients_number_is_not_found_and_nothing_changes(
 
 
 def test_the_nav_marks_the_current_page_and_offers_log_out(
-    client: FlaskClient, account: Account
+    client: FlaskClient, account: ClientAccount
 ) -> None:
     log_in(client, account.user)
     for path, current in [
@@ -297,7 +266,7 @@ def test_the_nav_marks_the_current_page_and_offers_log_out(
 
 
 def test_the_profile_menu_leads_to_partner_account_and_log_out(
-    client: FlaskClient, account: Account
+    client: FlaskClient, account: ClientAccount
 ) -> None:
     # The source document: "their profile in the top Menu → Partner".
     log_in(client, account.user)
@@ -319,7 +288,7 @@ def test_the_profile_menu_leads_to_partner_account_and_log_out(
 def test_numbers_page_lists_each_number_with_status_and_permission(
     client: FlaskClient, db: Session
 ) -> None:
-    account = arrange(db, statuses=(ChannelStatus.RUNNING, ChannelStatus.PENDING))
+    account = make_client_account(db, running=1, pending=1)
     grant(db, account.customer, account.channels[:1], via=GrantedVia.CLIENT_HUB, actor="t")
     db.commit()
     log_in(client, account.user)
@@ -332,7 +301,7 @@ def test_numbers_page_lists_each_number_with_status_and_permission(
 
 
 def test_a_shared_number_shows_the_r7_message_next_to_a_greyed_out_button(
-    client: FlaskClient, shared: Account
+    client: FlaskClient, shared: ClientAccount
 ) -> None:
     log_in(client, shared.user)
     page = client.get("/client/").text
@@ -356,7 +325,7 @@ def test_a_shared_number_shows_the_r7_message_next_to_a_greyed_out_button(
 def test_a_pending_number_says_keys_come_once_it_is_running(
     client: FlaskClient, db: Session
 ) -> None:
-    account = arrange(db, statuses=(ChannelStatus.PENDING,))
+    account = make_client_account(db, running=0, pending=1)
     log_in(client, account.user)
     page = text(client.get("/client/"))
     assert (
@@ -369,7 +338,7 @@ def test_a_pending_number_says_keys_come_once_it_is_running(
 
 
 def test_an_unshared_running_number_has_a_working_generate_button(
-    client: FlaskClient, account: Account
+    client: FlaskClient, account: ClientAccount
 ) -> None:
     log_in(client, account.user)
     page = client.get("/client/").text
@@ -381,7 +350,7 @@ def test_an_unshared_running_number_has_a_working_generate_button(
 def test_generating_a_key_shows_it_once_and_stores_only_its_hash(
     client: FlaskClient, db: Session
 ) -> None:
-    account = arrange(db, webhook_url=WEBHOOK_URL)
+    account = make_client_account(db, webhook_url=WEBHOOK_URL)
     log_in(client, account.user)
     channel = account.channels[0]
 
@@ -408,7 +377,7 @@ def test_generating_a_key_shows_it_once_and_stores_only_its_hash(
     assert "revokes the current one" in later
 
 
-def test_a_new_key_revokes_the_previous_one(client: FlaskClient, account: Account) -> None:
+def test_a_new_key_revokes_the_previous_one(client: FlaskClient, account: ClientAccount) -> None:
     log_in(client, account.user)
     path = f"/client/numbers/{account.ids[0]}/api-key"
     first = KEY.search(post(client, path).text)
@@ -425,7 +394,7 @@ def bearer(key: str) -> dict[str, str]:
 
 
 def test_generating_while_shared_is_refused_with_r7_and_creates_nothing(
-    client: FlaskClient, db: Session, shared: Account
+    client: FlaskClient, db: Session, shared: ClientAccount
 ) -> None:
     log_in(client, shared.user)
     before = snapshot(db)
@@ -436,7 +405,7 @@ def test_generating_while_shared_is_refused_with_r7_and_creates_nothing(
 
 
 def test_generating_for_a_pending_number_is_refused(client: FlaskClient, db: Session) -> None:
-    account = arrange(db, statuses=(ChannelStatus.PENDING,))
+    account = make_client_account(db, running=0, pending=1)
     log_in(client, account.user)
     before = snapshot(db)
     response = post(client, f"/client/numbers/{account.ids[0]}/api-key")
@@ -445,7 +414,7 @@ def test_generating_for_a_pending_number_is_refused(client: FlaskClient, db: Ses
 
 
 def test_empty_state_invites_to_add_a_number(client: FlaskClient, db: Session) -> None:
-    account = arrange(db, statuses=())
+    account = make_client_account(db, running=0)
     log_in(client, account.user)
     page = text(client.get("/client/"))
     assert "You have no WhatsApp numbers yet." in page
@@ -463,7 +432,7 @@ def add(client: FlaskClient, phone: str, name: str = "") -> TestResponse:
     )
 
 
-def test_add_number_page_has_labelled_fields(client: FlaskClient, account: Account) -> None:
+def test_add_number_page_has_labelled_fields(client: FlaskClient, account: ClientAccount) -> None:
     log_in(client, account.user)
     page = client.get("/client/numbers/new").text
     assert '<label for="phone">WhatsApp number</label>' in page
@@ -472,7 +441,7 @@ def test_add_number_page_has_labelled_fields(client: FlaskClient, account: Accou
 
 
 def test_adding_a_number_starts_it_pending_and_unshared(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     log_in(client, account.user)
     response = add(client, "+49 151 7000 0001", "Store Köln")
@@ -493,7 +462,7 @@ def test_adding_a_number_starts_it_pending_and_unshared(
 
 
 def test_a_number_added_for_a_partner_payment_partner_is_shared_by_default(
-    client: FlaskClient, db: Session, shared: Account
+    client: FlaskClient, db: Session, shared: ClientAccount
 ) -> None:
     log_in(client, shared.user)
     page = follow(client, add(client, "+4915170000002"))
@@ -505,7 +474,7 @@ def test_a_number_added_for_a_partner_payment_partner_is_shared_by_default(
 
 
 def test_a_number_added_with_all_numbers_on_is_shared(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     account.customer.all_channels = True
     db.commit()
@@ -525,7 +494,7 @@ def test_a_number_added_with_all_numbers_on_is_shared(
     ],
 )
 def test_an_invalid_number_is_refused_with_a_message(
-    client: FlaskClient, db: Session, account: Account, phone: str, message: str
+    client: FlaskClient, db: Session, account: ClientAccount, phone: str, message: str
 ) -> None:
     log_in(client, account.user)
     before = snapshot(db)
@@ -537,7 +506,7 @@ def test_an_invalid_number_is_refused_with_a_message(
 
 
 def test_a_number_the_client_has_already_is_refused(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     """Only the client's own copy refuses a number; another client's copy blocks nothing and
     shows nothing (R9, tests/test_number_privacy.py)."""
@@ -553,7 +522,7 @@ def test_a_number_the_client_has_already_is_refused(
 
 
 def test_settings_show_the_partner_and_how_each_number_is_shared(
-    client: FlaskClient, db: Session, shared: Account
+    client: FlaskClient, db: Session, shared: ClientAccount
 ) -> None:
     revoke(db, shared.customer, shared.channels[1:], via=GrantedVia.CLIENT_HUB, actor="t")
     db.commit()
@@ -572,7 +541,7 @@ def test_settings_show_the_partner_and_how_each_number_is_shared(
 
 
 def test_sharing_a_number_needs_no_confirmation(client: FlaskClient, db: Session) -> None:
-    account = arrange(db, webhook_url=WEBHOOK_URL)
+    account = make_client_account(db, webhook_url=WEBHOOK_URL)
     log_in(client, account.user)
     response = post(
         client, SETTINGS, {"mode": "selected", "channels": [account.ids[1]], "listed": account.ids}
@@ -595,7 +564,7 @@ def test_sharing_a_number_needs_no_confirmation(client: FlaskClient, db: Session
 
 
 def test_unticking_a_number_asks_for_confirmation_and_changes_nothing(
-    client: FlaskClient, db: Session, shared: Account
+    client: FlaskClient, db: Session, shared: ClientAccount
 ) -> None:
     log_in(client, shared.user)
     before = snapshot(db)
@@ -619,7 +588,7 @@ def test_unticking_a_number_asks_for_confirmation_and_changes_nothing(
 
 
 def test_confirming_removes_permission_and_disables_the_partners_keys(
-    client: FlaskClient, db: Session, shared: Account
+    client: FlaskClient, db: Session, shared: ClientAccount
 ) -> None:
     channel = shared.channels[1]
     partner_key = generate_api_key(db, channel, side=Side.PARTNER, actor="partner_api")
@@ -646,7 +615,7 @@ def test_confirming_removes_permission_and_disables_the_partners_keys(
 
 
 def test_unsharing_one_number_turns_all_numbers_off_and_says_so(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     account.customer.all_channels = True
     grant(db, account.customer, account.channels, via=GrantedVia.ALL_CHANNELS, actor="t")
@@ -674,7 +643,7 @@ def test_unsharing_one_number_turns_all_numbers_off_and_says_so(
 
 
 def test_remove_all_confirms_first_then_removes_every_permission(
-    client: FlaskClient, db: Session, shared: Account
+    client: FlaskClient, db: Session, shared: ClientAccount
 ) -> None:
     log_in(client, shared.user)
     settings = client.get(SETTINGS).text
@@ -696,7 +665,7 @@ def test_remove_all_confirms_first_then_removes_every_permission(
 
 
 def test_confirmation_with_nothing_to_remove_changes_nothing(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     log_in(client, account.user)
     before = snapshot(db)
@@ -705,14 +674,16 @@ def test_confirmation_with_nothing_to_remove_changes_nothing(
     assert snapshot(db) == before
 
 
-def test_the_separate_one_click_routes_are_gone(client: FlaskClient, account: Account) -> None:
+def test_the_separate_one_click_routes_are_gone(
+    client: FlaskClient, account: ClientAccount
+) -> None:
     log_in(client, account.user)
     for path in ("/client/settings/partner/share-all", "/client/settings/partner/all-numbers"):
         assert post(client, path).status_code == 404
 
 
 def test_remove_all_is_offered_only_while_something_is_shared(
-    client: FlaskClient, account: Account
+    client: FlaskClient, account: ClientAccount
 ) -> None:
     log_in(client, account.user)
     page = text(client.get(SETTINGS))
@@ -720,7 +691,7 @@ def test_remove_all_is_offered_only_while_something_is_shared(
 
 
 def test_all_numbers_shares_every_page_and_later_numbers_in_one_save(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     log_in(client, account.user)
     # Nothing ticked, one number listed (a page of many): "All" shares every number anyway.
@@ -748,7 +719,7 @@ def test_all_numbers_shares_every_page_and_later_numbers_in_one_save(
 
 
 def test_a_save_that_changes_nothing_says_so(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     log_in(client, account.user)
     before = snapshot(db)
@@ -757,7 +728,7 @@ def test_a_save_that_changes_nothing_says_so(
 
 
 def test_a_save_without_a_choice_is_refused_and_changes_nothing(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     log_in(client, account.user)
     before = snapshot(db)
@@ -773,7 +744,7 @@ def test_a_save_without_a_choice_is_refused_and_changes_nothing(
 
 
 def test_settings_say_before_saving_that_the_clients_own_keys_keep_working(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     own = generate_api_key(db, account.channels[0], side=Side.CLIENT, actor="c")
     db.commit()
@@ -791,7 +762,7 @@ def test_settings_say_before_saving_that_the_clients_own_keys_keep_working(
 
 
 def test_all_numbers_with_an_own_key_the_card_tells_the_truth(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     channel = account.channels[0]
     own = generate_api_key(db, channel, side=Side.CLIENT, actor="c")
@@ -831,9 +802,9 @@ def test_all_numbers_with_an_own_key_the_card_tells_the_truth(
 
 
 def test_activity_lists_the_clients_own_events_newest_first(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
-    other = arrange(db)  # whose events must not show
+    other = make_client_account(db)  # whose events must not show
     log_in(client, account.user)
     post(client, f"/client/numbers/{account.ids[0]}/api-key")
     follow(
@@ -857,7 +828,7 @@ def test_activity_lists_the_clients_own_events_newest_first(
 
 
 def test_activity_pages_through_older_events(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     for _ in range(PAGE_SIZE):
         make_channel(db, account.customer)
@@ -873,14 +844,16 @@ def test_activity_pages_through_older_events(
     assert (first.count("<time "), count) == (PAGE_SIZE, total)
 
 
-def test_activity_empty_state(client: FlaskClient, db: Session, account: Account) -> None:
+def test_activity_empty_state(client: FlaskClient, db: Session, account: ClientAccount) -> None:
     db.execute(AuditEvent.__table__.delete().where(AuditEvent.client_id == account.customer.id))
     db.commit()
     log_in(client, account.user)
     assert "Nothing has happened yet." in text(client.get("/client/activity"))
 
 
-def test_activity_with_an_unknown_page_is_not_found(client: FlaskClient, account: Account) -> None:
+def test_activity_with_an_unknown_page_is_not_found(
+    client: FlaskClient, account: ClientAccount
+) -> None:
     log_in(client, account.user)
     assert client.get("/client/activity?before=ev_nope").status_code == 404
 
@@ -918,7 +891,7 @@ def test_activity_with_an_unknown_page_is_not_found(client: FlaskClient, account
     ],
 )
 def test_every_client_hub_page_speaks_the_readers_language(
-    client: FlaskClient, shared: Account, lang: str, words: dict[str, list[str]]
+    client: FlaskClient, shared: ClientAccount, lang: str, words: dict[str, list[str]]
 ) -> None:
     log_in(client, shared.user)
     client.get(f"/client/?lang={lang}")  # the link's language is remembered
@@ -936,7 +909,9 @@ def test_every_client_hub_page_speaks_the_readers_language(
     assert "API keys are disabled" not in page
 
 
-def test_a_refusal_is_worded_in_the_readers_language(client: FlaskClient, shared: Account) -> None:
+def test_a_refusal_is_worded_in_the_readers_language(
+    client: FlaskClient, shared: ClientAccount
+) -> None:
     log_in(client, shared.user)
     client.get("/client/?lang=de")
     response = post(client, f"/client/numbers/{shared.ids[0]}/api-key")
@@ -945,7 +920,7 @@ def test_a_refusal_is_worded_in_the_readers_language(client: FlaskClient, shared
 
 
 def test_the_number_filter_and_pages_speak_german_with_german_counts(
-    client: FlaskClient, db: Session, account: Account
+    client: FlaskClient, db: Session, account: ClientAccount
 ) -> None:
     for _ in range(PER_PAGE):
         make_channel(db, account.customer)

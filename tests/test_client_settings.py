@@ -16,6 +16,7 @@ from onboarding.permissions.keys import (
     KEYS_WITH_PARTNER,
     can_generate,
     channel_for_key,
+    client_keys_on_unshared_numbers,
     generate_api_key,
     refusal,
 )
@@ -173,6 +174,20 @@ class TestTheClientsOwnKeyWhenSharing:
         partners = generate_api_key(db, channel, side=Side.PARTNER, actor="p")
         assert channel_for_key(db, own.secret) is None  # R8: the partner's key revoked it
         assert channel_for_key(db, partners.secret) is not None
+
+    def test_settings_count_the_clients_live_keys_on_numbers_not_shared(self, db: Session) -> None:
+        client = a_client(db)
+        own, twice, shared, partners = (make_channel(db, client) for _ in range(4))
+        for channel in (own, twice, twice, shared):
+            generate_api_key(db, channel, side=Side.CLIENT, actor="c")
+        grant(db, client, [shared, partners], via=GrantedVia.CLIENT_HUB, actor="c")
+        generate_api_key(db, partners, side=Side.PARTNER, actor="p")
+        assert client_keys_on_unshared_numbers(db, client) == 2  # own and twice's newer key
+
+        grant(db, client, [twice], via=GrantedVia.CLIENT_HUB, actor="c")
+        assert client_keys_on_unshared_numbers(db, client) == 1
+        revoke(db, client, [shared], via=GrantedVia.CLIENT_HUB, actor="c")
+        assert client_keys_on_unshared_numbers(db, client) == 2  # shared's key never stopped
 
     @pytest.mark.parametrize(
         ("billing", "all_numbers", "expected"),

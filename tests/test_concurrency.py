@@ -47,11 +47,11 @@ from onboarding.permissions.client_settings import VIA
 from onboarding.permissions.service import NUMBER_ADDED_ALREADY, add_channel, set_shared
 from onboarding.refusals import TEXTS
 from tests.api import api_headers, make_account
-from tests.conftest import csrf_token, flow_token
+from tests.conftest import csrf_token, flow_token, submit_login
 from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client, new_number
 from tests.standalone import empty, standalone_app
 from tests.test_client_hub import CONFIRM
-from tests.test_consent_http import CONSENT, callback, log_in, start
+from tests.test_consent_http import CONSENT, callback, start
 
 T = TypeVar("T")
 
@@ -113,7 +113,7 @@ def consent_page(browser: FlaskClient, partner_id: str, email: str) -> str:
     """Follow the partner's link through login; the consent page (its flow token inside)."""
     started = start(browser, partner_id, {"redirect_url": REDIRECT_URL})
     assert started.status_code == 303
-    logged_in = log_in(browser, started.headers["Location"], email)
+    logged_in = submit_login(browser, started.headers["Location"], email)
     assert logged_in.status_code == 303, logged_in.get_data(as_text=True)
     page = browser.get(logged_in.headers["Location"])
     assert page.status_code == 200
@@ -281,10 +281,10 @@ def test_grant_revoke_and_key_generation_on_one_channel_never_leave_a_key_unshar
         channel_id, client_id, email = channel.public_id, customer.id, user.email
     engine: Engine = live_app.extensions["db"].engine
     hub = live_app.test_client()
-    log_in(hub, "/login", email)
+    submit_login(hub, "/login", email)
     hub_token = csrf_token(hub.get("/client/settings/partner").get_data(as_text=True))
     client_keys = live_app.test_client()
-    log_in(client_keys, "/login", email)
+    submit_login(client_keys, "/login", email)
     answers: dict[str, list[int]] = {}
     broken: list[str] = []
     stop = threading.Event()
@@ -459,7 +459,7 @@ def test_two_signups_with_one_email_at_once(live_app: Flask) -> None:
 def two_logins(app: Flask, email: str) -> list[FlaskClient]:
     browsers = [app.test_client() for _ in range(2)]
     for browser in browsers:
-        log_in(browser, "/login", email)
+        submit_login(browser, "/login", email)
     return browsers
 
 

@@ -16,10 +16,9 @@ from onboarding.consent.selection import SHOW
 from onboarding.models import Channel, ChannelStatus, GrantedVia
 from onboarding.permissions.service import grant
 from tests.conftest import csrf_token, flow_token
-from tests.factories import make_channel, make_client, make_partner
+from tests.factories import ClientAccount, make_channel, make_client, make_partner
 from tests.test_consent_http import (
     CONSENT,
-    Account,
     arrange,
     callback,
     checkboxes,
@@ -36,7 +35,7 @@ DEPOTS = 40  # named "Depot n", numbers +4940777nnnn
 
 
 @pytest.fixture
-def big(db: Session) -> Account:
+def big(db: Session) -> ClientAccount:
     account = arrange(db, channels=0)
     rows: list[dict[str, Any]] = [
         {"client_id": account.customer.id, "phone_number": f"+4930555{n:04d}", "name": f"Shop {n}"}
@@ -84,13 +83,13 @@ def submit(client: FlaskClient, page: str, action: str, **fields: Any) -> Any:
     return client.post(CONSENT, data=form)
 
 
-def by_name(account: Account, name: str) -> Channel:
+def by_name(account: ClientAccount, name: str) -> Channel:
     return next(c for c in account.channels if c.name == name)
 
 
 class TestBigClient:
     def test_lists_one_page_and_counts_every_number(
-        self, client: FlaskClient, big: Account
+        self, client: FlaskClient, big: ClientAccount
     ) -> None:
         html = open_consent(client, big)
 
@@ -105,7 +104,7 @@ class TestBigClient:
         assert 'name="q"' not in html
 
     def test_filters_by_number_with_a_get_that_keeps_the_flow(
-        self, client: FlaskClient, big: Account
+        self, client: FlaskClient, big: ClientAccount
     ) -> None:
         html = open_consent(client, big)
         page = client.get(CONSENT, query_string={"flow": flow_token(html), "q": "+4940777"})
@@ -116,7 +115,9 @@ class TestBigClient:
         assert all("Depot" in box.text for box in listed.values())
         assert f"{DEPOTS} matching “+4940777”" in counts(page.text)
 
-    def test_filters_by_name_case_insensitively(self, client: FlaskClient, big: Account) -> None:
+    def test_filters_by_name_case_insensitively(
+        self, client: FlaskClient, big: ClientAccount
+    ) -> None:
         html = open_consent(client, big)
 
         page = submit(client, html, "filter", q="shop 11")
@@ -126,14 +127,16 @@ class TestBigClient:
         names = {re.search(r"Shop (\d+)", box.text).group(1) for box in boxes}  # type: ignore[union-attr]
         assert names == {"11", *(f"11{n}" for n in range(10))}
 
-    def test_a_filter_that_matches_nothing_says_so(self, client: FlaskClient, big: Account) -> None:
+    def test_a_filter_that_matches_nothing_says_so(
+        self, client: FlaskClient, big: ClientAccount
+    ) -> None:
         page = submit(client, open_consent(client, big), "filter", q="nobody%_")
 
         assert "No number matches “nobody%_”." in page.text
         assert checkboxes(page.text, "channels") == {}
 
     def test_filtering_keeps_the_ticks_made_before_and_allow_shares_exactly_them(
-        self, client: FlaskClient, big: Account, db: Session
+        self, client: FlaskClient, big: ClientAccount, db: Session
     ) -> None:
         shop = by_name(big, "Shop 3")
         html = open_consent(client, big)
@@ -149,7 +152,7 @@ class TestBigClient:
         assert shared_ids(db, big) == {shop.public_id, depot.public_id}
 
     def test_a_number_cleared_in_one_view_stays_cleared_in_the_next(
-        self, client: FlaskClient, big: Account, db: Session
+        self, client: FlaskClient, big: ClientAccount, db: Session
     ) -> None:
         kept, dropped = by_name(big, "Shop 1"), by_name(big, "Shop 2")
         grant(db, big.customer, [kept, dropped], via=GrantedVia.CLIENT_HUB, actor="test")
@@ -167,7 +170,7 @@ class TestBigClient:
         assert shared_ids(db, big) == {kept.public_id}
 
     def test_select_all_matching_picks_the_numbers_not_listed_too(
-        self, client: FlaskClient, big: Account, db: Session
+        self, client: FlaskClient, big: ClientAccount, db: Session
     ) -> None:
         shops = submit(client, open_consent(client, big), "filter", q="Shop")
         assert f"Select all {SHOPS} matching “Shop”" in shops.text
@@ -182,7 +185,7 @@ class TestBigClient:
         assert shared_ids(db, big) == expected
 
     def test_allow_with_select_all_matching_ticked_shares_them(
-        self, client: FlaskClient, big: Account, db: Session
+        self, client: FlaskClient, big: ClientAccount, db: Session
     ) -> None:
         # The box sits beside Filter, but pressing Allow straight after ticking it is what a
         # client does; it used to share none of the matching numbers.
@@ -196,7 +199,7 @@ class TestBigClient:
         assert shared_ids(db, big) == expected
 
     def test_filtering_spends_nothing_and_changes_nothing(
-        self, client: FlaskClient, big: Account, db: Session
+        self, client: FlaskClient, big: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, big)
         before = snapshot(db)
@@ -208,7 +211,7 @@ class TestBigClient:
         assert submit(client, page.text, "allow").status_code == 303, "the flow is still good"
 
     def test_a_forged_pick_refuses_the_whole_answer(
-        self, client: FlaskClient, big: Account, db: Session
+        self, client: FlaskClient, big: ClientAccount, db: Session
     ) -> None:
         stranger, _ = make_client(db, make_partner(db))
         foreign = make_channel(db, stranger)

@@ -34,12 +34,12 @@ from onboarding.models import (
 )
 from onboarding.partners.service import add_redirect_url
 from onboarding.permissions.service import grant
-from tests.conftest import csrf_token, flow_token
+from tests.conftest import csrf_token, flow_token, submit_login
 from tests.factories import (
     PASSWORD,
     REDIRECT_URL,
-    make_channel,
-    make_client,
+    ClientAccount,
+    make_client_account,
     make_partner,
     new_number,
 )
@@ -52,37 +52,13 @@ CONSENT = "/permission/consent"
 # --- arranging ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Account:
-    """A partner, one of its clients with a logged-in-able user, and the client's channels."""
-
-    partner: Partner
-    customer: Client
-    user: ClientUser
-    channels: list[Channel]
-
-    @property
-    def ids(self) -> list[str]:
-        return [channel.public_id for channel in self.channels]
-
-
-def arrange(
-    db: Session,
-    *,
-    billing: BillingModel = BillingModel.DIRECT_PAYMENT,
-    channels: int = 3,
-    redirect_urls: list[str] | None = None,
-    partner: Partner | None = None,
-) -> Account:
-    partner = partner or make_partner(db, billing=billing, redirect_urls=redirect_urls)
-    customer, user = make_client(db, partner)
-    owned = [make_channel(db, customer) for _ in range(channels)]
-    db.commit()
-    return Account(partner, customer, user, owned)
+def arrange(db: Session, *, channels: int = 3, **settings: Any) -> ClientAccount:
+    """A client with `channels` running numbers, three unless told: some to pick, some to leave."""
+    return make_client_account(db, running=channels, **settings)
 
 
 @pytest.fixture
-def account(db: Session) -> Account:
+def account(db: Session) -> ClientAccount:
     return arrange(db)
 
 
@@ -110,7 +86,7 @@ def snapshot(db: Session) -> dict[str, Any]:
     return counts | {"permissions": set(permissions), "clients": set(clients)}
 
 
-def shared_ids(db: Session, account: Account) -> set[str]:
+def shared_ids(db: Session, account: ClientAccount) -> set[str]:
     db.expire_all()
     return {channel.public_id for channel in account.channels if channel.permission is not None}
 
@@ -130,23 +106,11 @@ def start(
     )
 
 
-def log_in(
-    client: FlaskClient, login_page: str, email: str, password: str = PASSWORD, **kwargs: Any
-) -> TestResponse:
-    page = client.get(login_page, **kwargs)
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    form = {"csrf_token": csrf_token(html), "email": email, "password": password}
-    if "flow=" in login_page:
-        form["flow"] = flow_token(html)
-    return client.post("/login", data=form, **kwargs)
-
-
-def open_consent(client: FlaskClient, account: Account, **query: str) -> str:
+def open_consent(client: FlaskClient, account: ClientAccount, **query: str) -> str:
     """Follow the permission link through login; return the consent page."""
     started = start(client, account.partner.public_id, query)
     assert started.status_code == 303
-    logged_in = log_in(client, started.headers["Location"], account.user.email)
+    logged_in = submit_login(client, started.headers["Location"], account.user.email)
     assert logged_in.status_code == 303
     page = client.get(logged_in.headers["Location"])
     assert page.status_code == 200
@@ -299,7 +263,7 @@ def buttons(html: str) -> dict[str, Control]:
 
 class TestPermissionLink:
     def test_sends_a_visitor_to_login_with_a_flow(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         response = start(client, account.partner.public_id)
 
@@ -307,7 +271,7 @@ class TestPermissionLink:
         assert response.headers["Location"].startswith("/login?flow=")
 
     def test_next_signup_sends_the_visitor_to_signup(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         response = start(client, account.partner.public_id, {"next": "signup"})
 
@@ -315,9 +279,9 @@ class TestPermissionLink:
         assert response.headers["Location"].startswith("/signup?flow=")
 
     def test_a_logged_in_client_user_goes_straight_to_consent(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
-        assert log_in(client, "/login", account.user.email).status_code == 303
+        assert submit_login(client, "/login", account.user.email).status_code == 303
 
         response = start(client, account.partner.public_id)
 
@@ -333,7 +297,7 @@ class TestPermissionLink:
         ],
     )
     def test_360dialog_path_answers_308_to_the_screen_with_the_same_query(
-        self, client: FlaskClient, account: Account, query: str
+        self, client: FlaskClient, account: ClientAccount, query: str
     ) -> None:
         partner_id = account.partner.public_id
 
@@ -346,23 +310,25 @@ class TestPermissionLink:
 
 class TestLogin:
     def test_wrong_password_is_refused_and_logs_no_one_in(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         started = start(client, account.partner.public_id)
 
-        response = log_in(client, started.headers["Location"], account.user.email, "wrong" * 3)
+        response = submit_login(
+            client, started.headers["Location"], account.user.email, "wrong" * 3
+        )
 
         assert_refused(response, 401)
         with client.session_transaction() as session:
             assert "login" not in session
 
     def test_login_inside_a_flow_continues_to_consent_with_the_same_flow(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         started = start(client, account.partner.public_id)
         token = dict(parse_qsl(urlsplit(started.headers["Location"]).query))["flow"]
 
-        response = log_in(client, started.headers["Location"], account.user.email)
+        response = submit_login(client, started.headers["Location"], account.user.email)
 
         assert response.status_code == 303
         assert response.headers["Location"] == f"{CONSENT}?{urlencode({'flow': token})}"
@@ -373,7 +339,7 @@ class TestLogin:
 
 class TestConsentScreen:
     def test_shows_the_partner_every_number_and_the_choices(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         html = open_consent(client, account)
 
@@ -416,7 +382,7 @@ class TestConsentScreen:
         assert ticked(html) == expected
 
     def test_pre_ticks_all_numbers_when_the_client_chose_it_before(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         account.customer.all_channels = True
         db.commit()
@@ -433,7 +399,7 @@ class TestConsentScreen:
 
 class TestAllow:
     def test_shares_the_ticked_channels_and_returns_a_signed_callback(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         first, second, _third = account.ids
         html = open_consent(client, account)
@@ -452,7 +418,7 @@ class TestAllow:
         assert consent.public_id.startswith("cs_")
 
     def test_every_answer_has_its_own_consent(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         first = callback(answer(client, open_consent(client, account)), account.partner)
         second = callback(answer(client, open_consent(client, account)), account.partner)
@@ -461,7 +427,7 @@ class TestAllow:
         assert recorded(db, first).id != recorded(db, second).id
 
     def test_nothing_ticked_answers_an_empty_list(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
 
@@ -482,7 +448,7 @@ class TestAllow:
         ],
     )
     def test_state_is_echoed_exactly(
-        self, client: FlaskClient, account: Account, db: Session, state: str
+        self, client: FlaskClient, account: ClientAccount, db: Session, state: str
     ) -> None:
         html = open_consent(client, account, state=state)
 
@@ -509,7 +475,7 @@ class TestAllow:
 
     @pytest.mark.parametrize("unticked", ["0", "false", "off", ""])
     def test_an_unticked_all_numbers_value_from_a_script_shares_nothing_extra(
-        self, client: FlaskClient, account: Account, db: Session, unticked: str
+        self, client: FlaskClient, account: ClientAccount, db: Session, unticked: str
     ) -> None:
         first = account.ids[0]
         html = open_consent(client, account)
@@ -529,7 +495,7 @@ class TestAllow:
         assert not account.customer.all_channels
 
     def test_all_numbers_shares_every_channel_whatever_is_ticked(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
 
@@ -544,7 +510,7 @@ class TestAllow:
         )
 
     def test_answering_without_all_numbers_ends_it(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         account.customer.all_channels = True
         db.commit()
@@ -556,14 +522,14 @@ class TestAllow:
         assert account.customer.all_channels is False
 
     def test_iss_defaults_to_the_configured_base_url(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         html = open_consent(client, account)
 
         assert callback(answer(client, html), account.partner)["iss"] == "https://hub.test"
 
     def test_iss_is_the_configured_issuer_exactly(
-        self, app: Flask, client: FlaskClient, account: Account
+        self, app: Flask, client: FlaskClient, account: ClientAccount
     ) -> None:
         app.config["ISSUER"] = "https://hub.example/tenant/"
         html = open_consent(client, account)
@@ -615,7 +581,7 @@ class TestCancel:
         assert consent.all_channels is False
 
     def test_cancel_without_state_sends_no_state(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         html = open_consent(client, account)
 
@@ -624,7 +590,7 @@ class TestCancel:
         assert "state" not in params
 
     def test_cancel_uses_up_the_token(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
         callback(answer(client, html, action="deny"), account.partner)
@@ -730,7 +696,9 @@ class TestSignup:
 # --- refusals before the flow starts -----------------------------------------------------------
 
 
-def test_unknown_partner_is_a_404_page(client: FlaskClient, account: Account, db: Session) -> None:
+def test_unknown_partner_is_a_404_page(
+    client: FlaskClient, account: ClientAccount, db: Session
+) -> None:
     before = snapshot(db)
 
     html = assert_refused(start(client, "pa_doesNotExist"), 404)
@@ -777,7 +745,7 @@ MALFORMED: list[Any] = [
 
 @pytest.mark.parametrize("query", MALFORMED)
 def test_a_malformed_link_is_refused_without_redirect(
-    client: FlaskClient, account: Account, db: Session, query: Any
+    client: FlaskClient, account: ClientAccount, db: Session, query: Any
 ) -> None:
     before = snapshot(db)
 
@@ -790,14 +758,14 @@ def test_a_malformed_link_is_refused_without_redirect(
 
 @pytest.mark.parametrize("state", ["😀" * 512, "é" * 512, "x" * 512])
 def test_a_state_of_512_code_points_is_accepted(
-    client: FlaskClient, account: Account, state: str
+    client: FlaskClient, account: ClientAccount, state: str
 ) -> None:
     html = open_consent(client, account, state=state)
 
     assert callback(answer(client, html), account.partner)["state"] == state
 
 
-def test_a_state_that_is_not_utf8_is_refused(client: FlaskClient, account: Account) -> None:
+def test_a_state_that_is_not_utf8_is_refused(client: FlaskClient, account: ClientAccount) -> None:
     response = client.get(
         f"/partners/{account.partner.public_id}/permission", query_string="state=%FF"
     )
@@ -816,7 +784,7 @@ def tampered(token: str) -> str:
 
 class TestRefusedAnswers:
     def test_a_tampered_flow_token_is_refused(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account, state="s")
         forged = html.replace(flow_token(html), tampered(flow_token(html)))
@@ -829,7 +797,7 @@ class TestRefusedAnswers:
 
     @pytest.mark.parametrize("page", [CONSENT, "/login", "/signup", "/signup/numbers"])
     def test_every_flow_page_refuses_a_tampered_token(
-        self, client: FlaskClient, account: Account, page: str
+        self, client: FlaskClient, account: ClientAccount, page: str
     ) -> None:
         login_page = start(client, account.partner.public_id).location
         token = dict(parse_qsl(urlsplit(login_page).query))["flow"]
@@ -839,7 +807,11 @@ class TestRefusedAnswers:
         assert_refused(response, 400)
 
     def test_an_expired_flow_token_is_refused_with_a_way_to_start_again(
-        self, client: FlaskClient, account: Account, db: Session, monkeypatch: pytest.MonkeyPatch
+        self,
+        client: FlaskClient,
+        account: ClientAccount,
+        db: Session,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         html = open_consent(client, account, state="a&b", channels=f"[{account.ids[0]}]")
         before = snapshot(db)
@@ -858,7 +830,7 @@ class TestRefusedAnswers:
         assert snapshot(db) == before
 
     def test_a_fourteen_minute_old_token_still_works(
-        self, client: FlaskClient, account: Account, monkeypatch: pytest.MonkeyPatch
+        self, client: FlaskClient, account: ClientAccount, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         html = open_consent(client, account)
         later = int(time.time()) + 14 * 60
@@ -867,7 +839,7 @@ class TestRefusedAnswers:
         assert callback(answer(client, html), account.partner)["channels"] == "[]"
 
     def test_a_replayed_flow_token_is_refused_with_a_way_to_start_again(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
         callback(answer(client, html, channels=account.ids[:1]), account.partner)
@@ -882,7 +854,7 @@ class TestRefusedAnswers:
         assert snapshot(db) == before
 
     def test_an_answer_without_csrf_token_is_refused(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
         before = snapshot(db)
@@ -895,7 +867,7 @@ class TestRefusedAnswers:
         assert snapshot(db) == before
 
     def test_an_answer_with_a_wrong_csrf_token_is_refused(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
         forged = html.replace(csrf_token(html), tampered(csrf_token(html)))
@@ -905,7 +877,7 @@ class TestRefusedAnswers:
         assert snapshot(db) == before
 
     def test_a_channel_that_is_not_the_clients_own_changes_nothing(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         other = arrange(db, partner=account.partner, channels=1)
         html = open_consent(client, account)
@@ -917,7 +889,7 @@ class TestRefusedAnswers:
         assert snapshot(db) == before
 
     def test_an_unknown_channel_id_changes_nothing(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
         before = snapshot(db)
@@ -928,7 +900,7 @@ class TestRefusedAnswers:
         assert snapshot(db) == before
 
     def test_a_redirect_url_removed_meanwhile_is_not_used(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
         account.partner.redirect_urls.clear()
@@ -944,10 +916,10 @@ class TestRefusedAnswers:
 
 class TestAnotherPartnersClient:
     def test_gets_a_403_page_that_offers_to_log_out_and_continue(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         stranger = arrange(db)  # a client of another partner
-        assert log_in(client, "/login", stranger.user.email).status_code == 303
+        assert submit_login(client, "/login", stranger.user.email).status_code == 303
         started = start(client, account.partner.public_id)
         before = snapshot(db)
 
@@ -958,10 +930,10 @@ class TestAnotherPartnersClient:
         assert snapshot(db) == before
 
     def test_can_log_out_and_continue_as_the_right_client(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         stranger = arrange(db)
-        assert log_in(client, "/login", stranger.user.email).status_code == 303
+        assert submit_login(client, "/login", stranger.user.email).status_code == 303
         started = start(client, account.partner.public_id, {"state": "s"})
         html = client.get(started.headers["Location"]).get_data(as_text=True)
 
@@ -969,13 +941,13 @@ class TestAnotherPartnersClient:
             "/logout", data={"csrf_token": csrf_token(html), "flow": flow_token(html)}
         )
         assert logged_out.status_code == 303
-        logged_in = log_in(client, logged_out.headers["Location"], account.user.email)
+        logged_in = submit_login(client, logged_out.headers["Location"], account.user.email)
         consent = client.get(logged_in.headers["Location"]).get_data(as_text=True)
 
         assert callback(answer(client, consent), account.partner)["state"] == "s"
 
     def test_cannot_answer_for_another_partner(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         """A consent page of the stranger's own partner, submitted with another partner's flow."""
         stranger = arrange(db)
@@ -995,53 +967,53 @@ class TestAnotherPartnersClient:
 # --- security headers --------------------------------------------------------------------------
 
 
-def _permission_link(client: FlaskClient, account: Account, db: Session) -> TestResponse:
+def _permission_link(client: FlaskClient, account: ClientAccount, db: Session) -> TestResponse:
     return start(client, account.partner.public_id)
 
 
-def _refused_link(client: FlaskClient, account: Account, db: Session) -> TestResponse:
+def _refused_link(client: FlaskClient, account: ClientAccount, db: Session) -> TestResponse:
     return start(client, account.partner.public_id, {"next": "bogus"})
 
 
-def _unknown_partner(client: FlaskClient, account: Account, db: Session) -> TestResponse:
+def _unknown_partner(client: FlaskClient, account: ClientAccount, db: Session) -> TestResponse:
     return start(client, "pa_doesNotExist")
 
 
-def _login_page(client: FlaskClient, account: Account, db: Session) -> TestResponse:
+def _login_page(client: FlaskClient, account: ClientAccount, db: Session) -> TestResponse:
     return client.get(start(client, account.partner.public_id).location)
 
 
-def _signup_page(client: FlaskClient, account: Account, db: Session) -> TestResponse:
+def _signup_page(client: FlaskClient, account: ClientAccount, db: Session) -> TestResponse:
     return client.get(start(client, account.partner.public_id, {"next": "signup"}).location)
 
 
-def _numbers_page(client: FlaskClient, account: Account, db: Session) -> TestResponse:
+def _numbers_page(client: FlaskClient, account: ClientAccount, db: Session) -> TestResponse:
     return client.get(sign_up(client, account.partner).location)
 
 
-def _consent_page(client: FlaskClient, account: Account, db: Session) -> TestResponse:
+def _consent_page(client: FlaskClient, account: ClientAccount, db: Session) -> TestResponse:
     started = start(client, account.partner.public_id)
-    return client.get(log_in(client, started.location, account.user.email).location)
+    return client.get(submit_login(client, started.location, account.user.email).location)
 
 
-def _callback(client: FlaskClient, account: Account, db: Session) -> TestResponse:
+def _callback(client: FlaskClient, account: ClientAccount, db: Session) -> TestResponse:
     return answer(client, _consent_page(client, account, db).get_data(as_text=True))
 
 
-def _replayed(client: FlaskClient, account: Account, db: Session) -> TestResponse:
+def _replayed(client: FlaskClient, account: ClientAccount, db: Session) -> TestResponse:
     html = _consent_page(client, account, db).get_data(as_text=True)
     answer(client, html)
     return answer(client, html)
 
 
-def _wrong_account(client: FlaskClient, account: Account, db: Session) -> TestResponse:
+def _wrong_account(client: FlaskClient, account: ClientAccount, db: Session) -> TestResponse:
     other = make_partner(db)
     db.commit()
-    log_in(client, "/login", account.user.email)
+    submit_login(client, "/login", account.user.email)
     return client.get(start(client, other.public_id).location)
 
 
-FLOW_PAGES: list[Callable[[FlaskClient, Account, Session], TestResponse]] = [
+FLOW_PAGES: list[Callable[[FlaskClient, ClientAccount, Session], TestResponse]] = [
     _permission_link,
     _refused_link,
     _unknown_partner,
@@ -1058,9 +1030,9 @@ FLOW_PAGES: list[Callable[[FlaskClient, Account, Session], TestResponse]] = [
 @pytest.mark.parametrize("visit", FLOW_PAGES, ids=lambda visit: visit.__name__.strip("_"))
 def test_flow_pages_send_the_security_headers(
     client: FlaskClient,
-    account: Account,
+    account: ClientAccount,
     db: Session,
-    visit: Callable[[FlaskClient, Account, Session], TestResponse],
+    visit: Callable[[FlaskClient, ClientAccount, Session], TestResponse],
 ) -> None:
     response = visit(client, account, db)
 
@@ -1082,7 +1054,7 @@ def session_cookie(response: TestResponse) -> list[str]:
     ("base_url", "secure"), [("http://hub.test", False), ("https://hub.test", True)]
 )
 def test_session_cookie_is_httponly_lax_and_secure_over_https(
-    client: FlaskClient, account: Account, base_url: str, secure: bool
+    client: FlaskClient, account: ClientAccount, base_url: str, secure: bool
 ) -> None:
     started = start(client, account.partner.public_id, base_url=base_url)
 
@@ -1094,11 +1066,13 @@ def test_session_cookie_is_httponly_lax_and_secure_over_https(
     assert ("secure" in attributes) is secure
 
 
-def test_a_browser_can_log_in_over_https(client: FlaskClient, account: Account) -> None:
+def test_a_browser_can_log_in_over_https(client: FlaskClient, account: ClientAccount) -> None:
     """Like a browser after `Referrer-Policy: no-referrer`: the POST carries no Referer."""
     started = start(client, account.partner.public_id, base_url="https://hub.test")
 
-    response = log_in(client, started.location, account.user.email, base_url="https://hub.test")
+    response = submit_login(
+        client, started.location, account.user.email, base_url="https://hub.test"
+    )
 
     assert response.status_code == 303
     assert response.location.startswith(f"{CONSENT}?flow=")

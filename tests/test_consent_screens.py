@@ -19,10 +19,9 @@ from werkzeug.test import TestResponse
 from onboarding.models import Channel, GrantedVia, UsedFlowNonce
 from onboarding.permissions.service import grant
 from tests.conftest import csrf_token, flow_token
-from tests.factories import make_partner, new_number
+from tests.factories import ClientAccount, make_partner, new_number
 from tests.test_consent_http import (
     CONSENT,
-    Account,
     arrange,
     assert_refused,
     buttons,
@@ -42,7 +41,7 @@ from tests.test_consent_http import (
 
 
 @pytest.fixture
-def account(db: Session) -> Account:
+def account(db: Session) -> ClientAccount:
     return arrange(db)
 
 
@@ -74,7 +73,7 @@ def visible_text(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", body).split())
 
 
-def shared_account(db: Session, shared: int) -> Account:
+def shared_account(db: Session, shared: int) -> ClientAccount:
     account = arrange(db)
     grant(db, account.customer, account.channels[:shared], via=GrantedVia.CLIENT_HUB, actor="t")
     db.commit()
@@ -82,7 +81,7 @@ def shared_account(db: Session, shared: int) -> Account:
 
 
 def test_the_removal_pointer_links_to_the_client_hubs_partner_page(
-    client: FlaskClient, account: Account
+    client: FlaskClient, account: ClientAccount
 ) -> None:
     html = open_consent(client, account)
     assert '<a href="/client/settings/partner">Organization Settings → Partner</a>' in html
@@ -90,7 +89,7 @@ def test_the_removal_pointer_links_to_the_client_hubs_partner_page(
 
 class TestChoice:
     def test_all_numbers_shares_every_number_whatever_the_boxes_say(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
         form = screen_post(html, ticked_ids=[], action="allow", all_channels="1")
@@ -102,7 +101,7 @@ class TestChoice:
         assert account.customer.all_channels is True
 
     def test_only_the_selected_numbers_shares_the_ticked_ones(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
         form = screen_post(html, ticked_ids=account.ids[:1], action="allow")
@@ -114,7 +113,7 @@ class TestChoice:
         assert account.customer.all_channels is False
 
     def test_only_is_the_choice_shown_when_all_was_not_chosen(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         html = open_consent(client, account)
 
@@ -124,7 +123,7 @@ class TestChoice:
 
 class TestEnter:
     def test_the_first_submit_button_redraws_and_never_answers(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         html = open_consent(client, account)
         first = next(c for c in controls(html) if c.tag == "button" and c.form_action == CONSENT)
@@ -234,7 +233,7 @@ class TestSharingNothing:
         assert shared_ids(db, account) == {account.ids[0]}
 
     def test_a_plain_post_of_no_boxes_still_answers_at_once(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         html = open_consent(client, account)
         form = {"csrf_token": csrf_token(html), "flow": flow_token(html), "action": "allow"}
@@ -309,7 +308,7 @@ class TestNumbersStep:
 
 class TestClearerScreens:
     def test_numbers_are_grouped_for_reading_and_labelled_in_e164(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         html = open_consent(client, account)
 
@@ -319,7 +318,7 @@ class TestClearerScreens:
             number = channel.phone_number
             assert f'<span aria-hidden="true">+49 {number[3:7]} {number[7:]}</span>' in html
 
-    def test_log_out_keeps_the_request(self, client: FlaskClient, account: Account) -> None:
+    def test_log_out_keeps_the_request(self, client: FlaskClient, account: ClientAccount) -> None:
         html = open_consent(client, account)
         token = flow_token(html)
         logout = {"csrf_token": csrf_token(html), "flow": token}
@@ -331,7 +330,7 @@ class TestClearerScreens:
         assert client.get(f"{CONSENT}?flow={token}").status_code == 303  # logged out indeed
 
     def test_a_logo_is_let_in_by_the_page_policy_and_only_https(
-        self, client: FlaskClient, account: Account, db: Session
+        self, client: FlaskClient, account: ClientAccount, db: Session
     ) -> None:
         account.partner.logo_url = "https://cdn.acme.example/logo.png"
         account.partner.website = "https://acme.example/about"
@@ -355,7 +354,7 @@ class TestClearerScreens:
 
 class TestErrorPages:
     def test_a_bad_link_speaks_to_the_client_and_tells_the_developers_where_to_fix_it(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         response = start(
             client, account.partner.public_id, {"redirect_url": "https://evil.example/cb"}
@@ -370,7 +369,7 @@ class TestErrorPages:
         assert details and "Partner Hub → Settings → Redirect URLs" in details.group(0)
 
     def test_start_again_goes_to_the_same_request(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         html = open_consent(client, account, state="s-1")
         allowed = screen_post(html, ticked_ids=account.ids, action="allow")
@@ -387,7 +386,7 @@ class TestErrorPages:
         assert "state=s-1" in href
 
     def test_an_unknown_partner_page_shows_no_error_code(
-        self, client: FlaskClient, account: Account
+        self, client: FlaskClient, account: ClientAccount
     ) -> None:
         response = client.get(f"/partners/{account.partner.public_id}x/permission")
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from onboarding.accounts import limits, service
 from onboarding.models import Client, ClientUser, Partner, PartnerUser
 from onboarding.partners.service import create_partner, create_partner_user
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, submit_login
 from tests.factories import PASSWORD, REDIRECT_URL, make_client, make_partner
 from tests.mailbox import Mailbox
 
@@ -133,11 +133,7 @@ def test_an_expired_link_says_how_to_get_a_new_one(
 
 
 def log_in(client: FlaskClient, email: str) -> None:
-    page = client.get("/login").text
-    response = client.post(
-        "/login", data={"csrf_token": csrf_token(page), "email": email, "password": PASSWORD}
-    )
-    assert response.status_code == 303
+    assert submit_login(client, "/login", email).status_code == 303
 
 
 def test_the_account_page_resends_the_link_while_unverified(

@@ -23,7 +23,8 @@ from onboarding.permissions.keys import generate_api_key
 from onboarding.permissions.service import grant
 from onboarding.phones import readable
 from tests.api import add_client, add_line, api_headers, make_account
-from tests.test_consent_http import arrange, checkboxes, log_in, open_consent, start
+from tests.conftest import submit_login
+from tests.test_consent_http import arrange, checkboxes, open_consent, start
 
 
 def openapi3_refusal(app: Flask, url: str, **models: Any) -> str:
@@ -171,7 +172,7 @@ class TestConsentScreenFromRows:
     ) -> None:
         account = arrange(db, channels=3)
         started = start(client, account.partner.public_id, {"state": "s"})
-        screen = log_in(client, started.headers["Location"], account.user.email).location
+        screen = submit_login(client, started.headers["Location"], account.user.email).location
         statements.clear()
         page = client.get(screen)
         assert page.status_code == 200

@@ -26,7 +26,8 @@ from onboarding import security
 from onboarding.db import Prepared
 from onboarding.models import ApiKey, Channel, Side
 from onboarding.permissions.keys import channel_for_key, generate_api_key
-from tests.test_consent_http import CONSENT, answer, arrange, log_in, start
+from tests.conftest import submit_login
+from tests.test_consent_http import CONSENT, answer, arrange, start
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +59,7 @@ def test_the_first_page_after_login_sends_no_second_cookie(
 ) -> None:
     account = arrange(db)
     started = start(client, account.partner.public_id, {"state": "s"})
-    logged_in = log_in(client, started.headers["Location"], account.user.email)
+    logged_in = submit_login(client, started.headers["Location"], account.user.email)
     assert logged_in.status_code == 303
     assert "session=" in logged_in.headers.get("Set-Cookie", "")
 

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from limits.storage import MemoryStorage, RedisStorage
 from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from onboarding import create_app, security
@@ -39,7 +39,7 @@ from tests.api import (
     bearer,
     make_account,
 )
-from tests.conftest import csrf_token, flow_token
+from tests.conftest import app_in_transaction, csrf_token, flow_token
 from tests.databases import migrated_database
 from tests.factories import PASSWORD, make_client, make_partner
 
@@ -97,27 +97,6 @@ def assert_retry_after(response: TestResponse) -> int:
     seconds = int(response.headers["Retry-After"])
     assert seconds >= 1
     return seconds
-
-
-def make_app(
-    database: tuple[str, Engine], connection: Connection, tmp_path: Path, **config: Any
-) -> Flask:
-    """An app like the `app` fixture's (in the test's transaction), with more config."""
-    url, _engine = database
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "test-secret-key",
-            "BASE_URL": "https://hub.test",
-            **config,
-        }
-    )
-    app.instance_path = str(tmp_path)
-    app.extensions["db"].sessionmaker = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    return app
 
 
 # --- one e-mail from one address ---------------------------------------------------------------
@@ -592,8 +571,8 @@ def two_instances(
     database: tuple[str, Engine], connection: Connection, tmp_path: Path, **config: Any
 ) -> tuple[FlaskClient, FlaskClient]:
     config = {"LOGIN_FAILURE_LIMIT": 4, "API_RATE_LIMIT": 4, **config}
-    first = make_app(database, connection, tmp_path / "one", **config)
-    second = make_app(database, connection, tmp_path / "two", **config)
+    first = app_in_transaction(database, connection, tmp_path / "one", **config)
+    second = app_in_transaction(database, connection, tmp_path / "two", **config)
     return first.test_client(), second.test_client()
 
 

@@ -42,7 +42,7 @@ from onboarding.permissions.service import grant
 from onboarding.security import hash_secret
 from onboarding.webhooks.delivery import deliver_due
 from tests.api import table_rows
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, submit_login
 from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client
 from tests.link_signatures import link_is_signed
 
@@ -166,15 +166,20 @@ def world(db: Session) -> World:
     return world
 
 
+@pytest.fixture
+def new_owner(db: Session) -> PartnerUser:
+    """The owner of a partner just created: no clients, no webhook URL, nothing done yet."""
+    partner, _ = _partner(db, [REDIRECT_URL])
+    owner = _user(db, partner, "owner")
+    db.commit()
+    return owner
+
+
 # -- browsing helpers ---------------------------------------------------------------------------
 
 
 def log_in(client: FlaskClient, user: PartnerUser) -> None:
-    page = client.get("/hub/login").text
-    response = client.post(
-        "/hub/login",
-        data={"csrf_token": csrf_token(page), "email": user.email, "password": PASSWORD},
-    )
+    response = submit_login(client, "/hub/login", user.email)
     assert response.status_code == 303, response.text
 
 
@@ -526,11 +531,8 @@ def test_clients_are_paginated(client: FlaskClient, db: Session, world: World) -
     assert client.get("/hub/clients?page=abc").status_code == 200
 
 
-def test_clients_empty_state(client: FlaskClient, db: Session) -> None:
-    partner, _ = _partner(db, [REDIRECT_URL])
-    owner = _user(db, partner, "owner")
-    db.commit()
-    log_in(client, owner)
+def test_clients_empty_state(client: FlaskClient, new_owner: PartnerUser) -> None:
+    log_in(client, new_owner)
     html = client.get("/hub/clients").text
     assert "No clients yet." in html
     assert "Settings → Permission link" in html
@@ -1334,11 +1336,8 @@ def test_webhook_log_is_paginated(client: FlaskClient, db: Session, world: World
     assert second.count('<article class="panel delivery"') >= 5
 
 
-def test_webhook_log_empty_state(client: FlaskClient, db: Session) -> None:
-    partner, _ = _partner(db, [REDIRECT_URL])
-    owner = _user(db, partner, "owner")
-    db.commit()
-    log_in(client, owner)
+def test_webhook_log_empty_state(client: FlaskClient, new_owner: PartnerUser) -> None:
+    log_in(client, new_owner)
     html = client.get("/hub/webhooks").text
     assert "No webhook URL is set, so no events are sent." in html
     assert "No deliveries yet." in html
@@ -1383,11 +1382,8 @@ def test_activity_is_paginated_by_event(client: FlaskClient, db: Session, world:
     assert "Newest" in second
 
 
-def test_activity_empty_state(client: FlaskClient, db: Session) -> None:
-    partner, _ = _partner(db, [REDIRECT_URL])
-    owner = _user(db, partner, "owner")
-    db.commit()
-    log_in(client, owner)
+def test_activity_empty_state(client: FlaskClient, new_owner: PartnerUser) -> None:
+    log_in(client, new_owner)
     assert "Nothing has happened yet." in client.get("/hub/activity").text
 
 

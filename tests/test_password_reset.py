@@ -21,7 +21,7 @@ from onboarding.models import ClientUser, LoginSession, PartnerUser
 from onboarding.partners.service import create_partner_user
 from onboarding.security import verify_password
 from tests.api import table_rows
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, submit_login
 from tests.factories import PASSWORD, make_channel, make_client, make_partner
 from tests.mailbox import Mailbox
 
@@ -84,11 +84,7 @@ def reset(client: FlaskClient, link: str, password: str = NEW_PASSWORD) -> tuple
 
 
 def log_in(client: FlaskClient, door: Door, email: str, password: str) -> int:
-    page = client.get(door.login).text
-    response = client.post(
-        door.login, data={"csrf_token": csrf_token(page), "email": email, "password": password}
-    )
-    return response.status_code
+    return submit_login(client, door.login, email, password).status_code
 
 
 def visible(html: str) -> str:

@@ -31,7 +31,14 @@ from onboarding.partners.service import create_partner_user
 from onboarding.webhooks.service import rotate_signing_secret
 from tests.api import API, api_headers, make_account
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD, REDIRECT_URL, make_channel, make_client, make_partner
+from tests.factories import (
+    PASSWORD,
+    REDIRECT_URL,
+    ClientAccount,
+    make_channel,
+    make_client,
+    make_partner,
+)
 from tests.link_signatures import (
     link_is_signed,
     link_params,
@@ -39,7 +46,6 @@ from tests.link_signatures import (
     signed_query,
 )
 from tests.test_consent_http import (
-    Account,
     arrange,
     assert_refused,
     new_client,
@@ -146,7 +152,7 @@ def test_an_unsigned_payload_of_any_length_is_ignored(app: Flask, db: Session) -
 
 
 def test_a_signed_payload_longer_than_512_is_refused(
-    client: FlaskClient, account: Account, db: Session
+    client: FlaskClient, account: ClientAccount, db: Session
 ) -> None:
     secret = account.partner.signing_secret
     before = snapshot(db)
@@ -161,14 +167,14 @@ def test_a_signed_payload_longer_than_512_is_refused(
 
 
 @pytest.fixture
-def account(db: Session) -> Account:
+def account(db: Session) -> ClientAccount:
     return arrange(db)
 
 
 # --- a signed link cannot be changed -------------------------------------------------------------
 
 
-def full_params(account: Account) -> dict[str, str]:
+def full_params(account: ClientAccount) -> dict[str, str]:
     """A link using every parameter of the screen."""
     return {
         "redirect_url": REDIRECT_URL,
@@ -221,7 +227,7 @@ def changed(pairs: list[tuple[str, str]], kind: str, name: str) -> list[tuple[st
 
 @pytest.mark.parametrize(("kind", "name"), CHANGES, ids=[f"{n}-{k}" for k, n in CHANGES])
 def test_any_change_to_a_signed_link_is_refused_without_redirect(
-    client: FlaskClient, account: Account, db: Session, kind: str, name: str
+    client: FlaskClient, account: ClientAccount, db: Session, kind: str, name: str
 ) -> None:
     """A wrong, malformed or repeated sig is a 400 page saying the link was changed."""
     params = list(signed_query(account.partner.signing_secret, full_params(account)).items())
@@ -239,7 +245,7 @@ def test_any_change_to_a_signed_link_is_refused_without_redirect(
 
 
 def test_a_value_cannot_be_smuggled_into_another(
-    client: FlaskClient, account: Account, db: Session
+    client: FlaskClient, account: ClientAccount, db: Session
 ) -> None:
     """Signed as two parameters, sent as one value holding both (and back): canonical form v2
     encodes names and values, so the signature does not carry over."""
@@ -255,7 +261,7 @@ def test_a_value_cannot_be_smuggled_into_another(
 
 
 def test_another_partners_key_does_not_sign_this_partners_link(
-    client: FlaskClient, account: Account, db: Session
+    client: FlaskClient, account: ClientAccount, db: Session
 ) -> None:
     other = make_partner(db)
     db.commit()
@@ -266,7 +272,7 @@ def test_another_partners_key_does_not_sign_this_partners_link(
 
 
 def test_a_signed_link_with_every_parameter_is_accepted(
-    client: FlaskClient, account: Account
+    client: FlaskClient, account: ClientAccount
 ) -> None:
     query = signed_query(account.partner.signing_secret, full_params(account))
 
@@ -277,7 +283,7 @@ def test_a_signed_link_with_every_parameter_is_accepted(
 
 
 def test_the_signature_covers_decoded_values_not_their_spelling(
-    client: FlaskClient, account: Account
+    client: FlaskClient, account: ClientAccount
 ) -> None:
     """`+` and `%20` are the same space once decoded, as SPEC §5.3 reads a query."""
     query = signed_query(account.partner.signing_secret, {"state": "a b", "partner_payload": "x y"})
@@ -290,7 +296,7 @@ def test_the_signature_covers_decoded_values_not_their_spelling(
 
 
 def test_the_360dialog_path_keeps_a_signed_link_valid(
-    client: FlaskClient, account: Account
+    client: FlaskClient, account: ClientAccount
 ) -> None:
     query = urlencode(signed_query(account.partner.signing_secret, {"partner_payload": "crm-7"}))
     moved = client.get(
@@ -301,7 +307,7 @@ def test_the_360dialog_path_keeps_a_signed_link_valid(
     assert open_link(client, moved.headers["Location"]).status_code == 303
 
 
-def test_an_unsigned_link_still_works(client: FlaskClient, account: Account) -> None:
+def test_an_unsigned_link_still_works(client: FlaskClient, account: ClientAccount) -> None:
     response = start(client, account.partner.public_id, {"state": "s", "partner_payload": "x"})
 
     assert response.status_code == 303
@@ -311,7 +317,7 @@ def test_an_unsigned_link_still_works(client: FlaskClient, account: Account) -> 
 
 
 def test_during_a_rotation_links_signed_with_either_key_are_accepted(
-    client: FlaskClient, account: Account, db: Session
+    client: FlaskClient, account: ClientAccount, db: Session
 ) -> None:
     partner = db.get_one(Partner, account.partner.id)
     old = partner.signing_secret
@@ -325,7 +331,7 @@ def test_during_a_rotation_links_signed_with_either_key_are_accepted(
 
 @pytest.mark.parametrize("overlap", [timedelta(0), timedelta(hours=24)], ids=["none", "over"])
 def test_after_a_rotation_the_old_key_no_longer_signs(
-    client: FlaskClient, account: Account, db: Session, overlap: timedelta
+    client: FlaskClient, account: ClientAccount, db: Session, overlap: timedelta
 ) -> None:
     partner = db.get_one(Partner, account.partner.id)
     old = partner.signing_secret
@@ -511,7 +517,7 @@ def javascript_links(partner: Partner, tmp_path: Path) -> list[str]:
 
 
 def test_the_guides_python_signer_makes_links_the_hub_accepts(
-    app: Flask, client: FlaskClient, account: Account
+    app: Flask, client: FlaskClient, account: ClientAccount
 ) -> None:
     partner = account.partner
 
@@ -525,7 +531,7 @@ def test_the_guides_python_signer_makes_links_the_hub_accepts(
 
 
 def test_the_guides_javascript_signer_agrees_with_python(
-    app: Flask, client: FlaskClient, account: Account, tmp_path: Path
+    app: Flask, client: FlaskClient, account: ClientAccount, tmp_path: Path
 ) -> None:
     partner = account.partner
 

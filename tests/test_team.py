@@ -26,7 +26,7 @@ from onboarding.models import (
 from onboarding.partners import team
 from onboarding.partners.service import create_partner_user
 from tests.api import table_rows
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, submit_login
 from tests.factories import PASSWORD, make_partner
 from tests.mailbox import Mailbox
 
@@ -223,11 +223,7 @@ def test_every_change_is_an_audit_event_without_a_webhook(db: Session, staff: St
 
 
 def log_in(client: FlaskClient, user: PartnerUser, password: str = PASSWORD) -> None:
-    page = client.get("/hub/login").text
-    response = client.post(
-        "/hub/login",
-        data={"csrf_token": csrf_token(page), "email": user.email, "password": password},
-    )
+    response = submit_login(client, "/hub/login", user.email, password)
     assert response.status_code == 303, response.text
 
 

@@ -42,7 +42,7 @@ from onboarding.webhooks.destination import Target
 from onboarding.webhooks.service import set_webhook_url
 from onboarding.webhooks.transport import DeliveryFailed, Transport, connect_directly
 from tests.api import api_headers, make_account, partner_settings
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, submit_login
 from tests.factories import PASSWORD, make_client, make_partner
 
 PUBLIC = "93.184.215.14"  # a global unicast address; nothing here can reach it
@@ -639,8 +639,5 @@ def hub_token(client: FlaskClient) -> str:
 
 
 def log_in(client: FlaskClient, email: str) -> None:
-    page = client.get("/hub/login").text
-    response = client.post(
-        "/hub/login", data={"csrf_token": csrf_token(page), "email": email, "password": PASSWORD}
-    )
+    response = submit_login(client, "/hub/login", email)
     assert response.status_code == 303, response.text

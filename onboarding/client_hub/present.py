@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onboarding.models import ApiKey, Channel, Client, GrantedVia, Permission, Side
@@ -64,24 +63,6 @@ def channel_rows(session: Session, channels: list[Channel]) -> list[ChannelRow]:
             )
         )
     return rows
-
-
-def own_keys_on_unshared(session: Session, client: Client) -> int:
-    """How many of the client's numbers not shared now have a working key the client made:
-    what "All numbers" would share while those keys keep working."""
-    count = session.scalar(
-        select(func.count())
-        .select_from(ApiKey)
-        .join(Channel, Channel.id == ApiKey.channel_id)
-        .outerjoin(Permission, Permission.channel_id == Channel.id)
-        .where(
-            Channel.client_id == client.id,
-            ApiKey.revoked_at.is_(None),
-            ApiKey.created_by == Side.CLIENT,
-            Permission.id.is_(None),
-        )
-    )
-    return int(count or 0)
 
 
 def via_words(permission: Permission) -> str:

@@ -27,7 +27,6 @@ from onboarding.client_hub.forms import (
 from onboarding.client_hub.present import (
     channel_rows,
     new_number_sharing,
-    own_keys_on_unshared,
     via_hint,
     via_words,
 )
@@ -39,7 +38,11 @@ from onboarding.models import ClientUser, Side
 from onboarding.pages import error_page, word, worded
 from onboarding.permissions import client_settings
 from onboarding.permissions.client_settings import SharingChange, own_channel
-from onboarding.permissions.keys import generate_api_key, live_keys
+from onboarding.permissions.keys import (
+    client_keys_on_unshared_numbers,
+    generate_api_key,
+    live_keys,
+)
 from onboarding.permissions.service import add_channel, is_shared
 
 bp = Blueprint("client_hub", __name__, url_prefix="/client")
@@ -179,7 +182,7 @@ def settings(user: ClientUser) -> Page:
         numbers=numbers,
         form=form,
         keys=live_keys(session, numbers.channels),
-        own_keys=own_keys_on_unshared(session, client),
+        own_keys=client_keys_on_unshared_numbers(session, client),
         remove_all_url=None if remove_all.is_empty else _confirm_url(remove_all),
         new_numbers=new_number_sharing(client),
         is_shared=is_shared,

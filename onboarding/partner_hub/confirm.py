@@ -31,16 +31,24 @@ class Confirmation:
     consequences: list[str]  # what happens, one sentence each
     button: str
     action: str  # where the button POSTs
-    back: str  # where "Keep it" leads
+    back: str  # where Cancel leads
     fields: dict[str, str] = field(default_factory=dict)  # hidden fields the POST needs
 
 
-def _page(confirmation: Confirmation) -> ResponseReturnValue:
+def _ask(
+    title: str,
+    consequences: list[str],
+    *,
+    button: str,
+    action: str,
+    section: str,
+    fields: dict[str, str] | None = None,
+) -> ResponseReturnValue:
+    """The one confirmation page: its button POSTs `action`; Cancel returns to the settings
+    page at `section`."""
+    back = url_for("partner_hub.settings", _anchor=section)
+    confirmation = Confirmation(title, consequences, button, action, back, fields or {})
     return render_template("partner_hub/confirm.html", ask=confirmation, form=EmptyForm())
-
-
-def _settings(anchor: str) -> str:
-    return url_for("partner_hub.settings", _anchor=anchor)
 
 
 @bp.get("/settings/redirect-urls/remove")
@@ -74,15 +82,13 @@ def confirm_remove_redirect_url(user: PartnerUser) -> ResponseReturnValue:
                 next=registered[1],
             )
         )
-    return _page(
-        Confirmation(
-            title=_("Remove this redirect URL?"),
-            consequences=consequences,
-            button=_("Remove redirect URL"),
-            action=url_for("partner_hub.remove_redirect_url"),
-            back=_settings("redirect-urls"),
-            fields={"url": url},
-        )
+    return _ask(
+        _("Remove this redirect URL?"),
+        consequences,
+        button=_("Remove redirect URL"),
+        action=url_for("partner_hub.remove_redirect_url"),
+        section="redirect-urls",
+        fields={"url": url},
     )
 
 
@@ -104,14 +110,12 @@ def confirm_revoke_api_key(user: PartnerUser, key_id: str) -> ResponseReturnValu
     ]
     if not any(k.revoked_at is None and k.id != key.id for k in keys):
         consequences.append(_("It is your last active API key."))
-    return _page(
-        Confirmation(
-            title=_("Revoke API key %(prefix)s…?", prefix=key.prefix),
-            consequences=consequences,
-            button=_("Revoke API key"),
-            action=url_for("partner_hub.revoke_api_key", key_id=key.public_id),
-            back=_settings("api-keys"),
-        )
+    return _ask(
+        _("Revoke API key %(prefix)s…?", prefix=key.prefix),
+        consequences,
+        button=_("Revoke API key"),
+        action=url_for("partner_hub.revoke_api_key", key_id=key.public_id),
+        section="api-keys",
     )
 
 
@@ -123,21 +127,20 @@ def confirm_revoke_oauth_client(user: PartnerUser, client_id: str) -> ResponseRe
     found = next((c for c in clients if c.client_id == client_id and c.revoked_at is None), None)
     if found is None:
         raise NotFound("oauth_client.unknown")
-    return _page(
-        Confirmation(
-            title=_("Revoke OAuth client %(id)s?", id=found.client_id),
-            consequences=[
-                _(
-                    "Its access tokens stop working at once, and POST /api/v1/token refuses "
-                    "its secret: integrations using %(id)s get 401.",
-                    id=found.client_id,
-                ),
-                _("This cannot be undone; a new client has a new id and secret."),
-            ],
-            button=_("Revoke OAuth client"),
-            action=url_for("partner_hub.revoke_oauth_client", client_id=found.client_id),
-            back=_settings("oauth-clients"),
-        )
+    consequences = [
+        _(
+            "Its access tokens stop working at once, and POST /api/v1/token refuses its secret: "
+            "integrations using %(id)s get 401.",
+            id=found.client_id,
+        ),
+        _("This cannot be undone; a new client has a new id and secret."),
+    ]
+    return _ask(
+        _("Revoke OAuth client %(id)s?", id=found.client_id),
+        consequences,
+        button=_("Revoke OAuth client"),
+        action=url_for("partner_hub.revoke_oauth_client", client_id=found.client_id),
+        section="oauth-clients",
     )
 
 
@@ -175,13 +178,11 @@ def confirm_rotate_signing_secret(user: PartnerUser) -> ResponseReturnValue:
             _("The secret before the current one, still in its overlap, stops working at once.")
         )
     consequences.append(_("The new secret is shown once, on the next page."))
-    return _page(
-        Confirmation(
-            title=_("Rotate the signing secret?"),
-            consequences=consequences,
-            button=_("Rotate signing secret"),
-            action=url_for("partner_hub.rotate_signing_secret"),
-            back=_settings("webhooks"),
-            fields={"at_once": "y"} if at_once else {},
-        )
+    return _ask(
+        _("Rotate the signing secret?"),
+        consequences,
+        button=_("Rotate signing secret"),
+        action=url_for("partner_hub.rotate_signing_secret"),
+        section="webhooks",
+        fields={"at_once": "y"} if at_once else None,
     )

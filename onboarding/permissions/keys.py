@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from onboarding.db import Prepared, Source, utcnow
 from onboarding.errors import ChannelNotRunning, DomainError, PermissionMissing
-from onboarding.models import ApiKey, Channel, ChannelStatus, Client, Side
+from onboarding.models import ApiKey, Channel, ChannelStatus, Client, Permission, Side
 from onboarding.observability import metrics
 from onboarding.permissions import events
 from onboarding.permissions.service import key_holder, lock_client
@@ -186,3 +186,21 @@ def live_keys(session: Session, channels: list[Channel]) -> dict[int, ApiKey]:
         )
     )
     return {key.channel_id: key for key in rows}
+
+
+def client_keys_on_unshared_numbers(session: Session, client: Client) -> int:
+    """How many of the client's numbers not shared now have a working key the client made:
+    what "All numbers" would share while those keys keep working (R8: one live key a number)."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(ApiKey)
+        .join(Channel, Channel.id == ApiKey.channel_id)
+        .outerjoin(Permission, Permission.channel_id == Channel.id)
+        .where(
+            Channel.client_id == client.id,
+            ApiKey.revoked_at.is_(None),
+            ApiKey.created_by == Side.CLIENT,
+            Permission.id.is_(None),
+        )
+    )
+    return int(count or 0)
