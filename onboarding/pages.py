@@ -99,7 +99,7 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
     )
 
 
-def _host(url: str) -> str:
+def host(url: str) -> str:
     """The host a person recognises in a URL ("acme.example")."""
     return urlsplit(url).hostname or url
 
@@ -109,7 +109,7 @@ def init_app(app: Flask) -> None:
     from onboarding.security import allowed_image
 
     app.add_template_filter(readable, "phone")
-    app.add_template_filter(_host, "host")
+    app.add_template_filter(host, "host")
     app.add_template_global(allowed_image)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)

@@ -4,12 +4,14 @@ headers."""
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from authlib.common.security import is_secure_transport
 from flask import Flask, Request, Response, abort, current_app, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import ServiceUnavailable
 
 from onboarding.pages import JSON_DOORS
@@ -202,14 +204,46 @@ def _is_static_file(current: Request) -> bool:
     return endpoint == "static" or endpoint.endswith(".static")
 
 
+VERIFIED_COOKIES = 4096  # session cookies remembered as verified, per process (~0.5 KB each)
+
+
+def _now() -> int:
+    """Seconds since the epoch, as itsdangerous counts a cookie's age; the tests move it."""
+    return int(time.time())
+
+
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, with `Secure` set whenever the request came over HTTPS."""
+    """Flask's signed-cookie session, with `Secure` set whenever the request came over HTTPS.
+
+    A cookie whose signature was checked is remembered (bounded, per key set): the same bytes
+    verify the same way, so a signed-in reader's next requests skip the HMAC and JSON work;
+    its age is checked on every request all the same."""
+
+    def __init__(self) -> None:
+        self._serializer: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+        self._verified: dict[str, tuple[Any, int]] = {}  # cookie → (its data, signed at)
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        # Most API calls carry no cookie: skip building the signer for nothing.
-        if request.cookies.get(self.get_cookie_name(app)) is None:
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:  # most API calls carry no cookie: no signer built for nothing
             return self.session_class()
-        return super().open_session(app, request)
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        known = self._verified.get(value)
+        if known is None:
+            try:
+                data, signed = serializer.loads(value, return_timestamp=True)
+            except BadSignature:
+                return self.session_class()
+            if len(self._verified) >= VERIFIED_COOKIES:
+                self._verified.clear()
+            known = self._verified[value] = (data, int(signed.timestamp()))
+        data, signed_at = known
+        age = _now() - signed_at
+        if not 0 <= age <= app.permanent_session_lifetime.total_seconds():
+            return self.session_class()  # as itsdangerous's max_age would refuse it
+        return self.session_class(copy.deepcopy(data))  # the request may change its copy
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         # Built once per key set rather than per request (Flask builds one per request).
@@ -217,9 +251,8 @@ class SessionInterface(SecureCookieSessionInterface):
         cached = self._serializer
         if cached is None or cached[0] != keys:
             cached = self._serializer = (keys, super().get_signing_serializer(app))
+            self._verified = {}  # what verified under the old keys may not under the new
         return cached[1]
-
-    _serializer: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
 
     def get_cookie_secure(self, app: Flask) -> bool:
         current: Request = request

@@ -244,3 +244,16 @@ def test_no_url_of_the_flow_carries_the_request(client: FlaskClient, db: Session
         token = parse_qs(urlsplit(html.unescape(url)).query).get("flow", [url])[0]
         for form in readable_forms(token):
             assert not any(value.encode() in form for value in query.values() if value)
+
+
+def test_a_token_opened_before_is_refused_once_its_key_is_gone(app: Flask) -> None:
+    """Each token is decrypted once per key set (flow._opened): what a retired key opened
+    opens nothing under the new keys, and every read gets a request of its own."""
+    with app.app_context():
+        token = flow.issue(REQUEST)
+        first, _nonce = flow.read(token)
+        first.channels.append("ch_changed_by_one_request")
+        assert flow.read(token)[0] == REQUEST
+        app.config["SECRET_KEY"] = "rotated, with no fallback to the old key"
+        with pytest.raises(flow.FlowError, match="not valid"):
+            flow.read(token)

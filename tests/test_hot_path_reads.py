@@ -23,7 +23,7 @@ from onboarding.permissions.keys import generate_api_key
 from onboarding.permissions.service import grant
 from onboarding.phones import readable
 from tests.api import add_client, add_line, api_headers, make_account
-from tests.conftest import submit_login
+from tests.conftest import csrf_token, submit_login
 from tests.test_consent_http import arrange, checkboxes, open_consent, start
 
 
@@ -176,9 +176,33 @@ class TestConsentScreenFromRows:
         statements.clear()
         page = client.get(screen)
         assert page.status_code == 200
-        # the login with its client and partner (the flow's partner: no second read), the
-        # shared ids, the listed rows
-        assert len(statements) == 3, statements
+        # the login with its client and partner (the flow's partner: no second read), and
+        # the listed rows, which for a short list hold every shared number
+        assert len(statements) == 2, statements
+
+    def test_kept_pieces_take_each_readers_own_values(self, app: Flask, db: Session) -> None:
+        """Clients of one partner share the kept pieces of the screen, never what is theirs:
+        their login, numbers, counts and tokens are slotted in for each page."""
+        first = arrange(db, channels=2)
+        second = arrange(db, channels=1, partner=first.partner)
+        none = arrange(db, channels=0, partner=first.partner)
+        pages = {}
+        for account in (first, second, none, first):
+            pages[account.user.email] = open_consent(app.test_client(), account)
+        for account in (first, second):
+            page = pages[account.user.email]
+            assert f"Logged in as {account.user.email} ({account.customer.name})." in page
+            assert set(checkboxes(page, "channels")) == {c.public_id for c in account.channels}
+            total = len(account.channels)
+            assert f'data-total="{total}"' in page
+            assert f'<span id="chosen-count">0</span> of {total} selected' in page
+        others = {a.user.email for a in (first, second, none)}
+        for email, page in pages.items():
+            assert not any(other in page for other in others - {email})
+        assert "Your account has no WhatsApp numbers yet." in pages[none.user.email]
+        assert 'name="channels"' not in pages[none.user.email]
+        tokens = {csrf_token(page) for page in pages.values()}
+        assert len(tokens) == len(pages)  # each browser's own session, its own token
 
     def test_kept_pieces_follow_their_partner_and_language(self, app: Flask, db: Session) -> None:
         """{% once %} keeps the screen's constant texts per key and language: another

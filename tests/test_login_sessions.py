@@ -4,6 +4,7 @@ once, whatever copy of the cookie survives."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from onboarding import security
 from onboarding.auth import session as login_sessions
 from onboarding.db import utcnow
 from onboarding.models import ClientUser, LoginSession, PartnerUser
@@ -370,3 +372,56 @@ def test_every_hub_route_requires_its_login(
             )
             checked += 1
     assert checked >= 10
+
+
+class TestVerifiedCookies:
+    """A session cookie verified once is remembered (security.SessionInterface): what it opens
+    must stay exactly what checking it again would open."""
+
+    def cookie(self, client: FlaskClient, users: Users) -> str:
+        log_in(client, CLIENT_HUB, users.client_user.email)
+        cookie = client.get_cookie("session")
+        assert cookie is not None
+        assert client.get(CLIENT_HUB.page).status_code == 200  # verified, now remembered
+        return cookie.value
+
+    def test_a_changed_cookie_opens_nothing_after_the_real_one_was_remembered(
+        self, app: Flask, client: FlaskClient, users: Users
+    ) -> None:
+        real = self.cookie(client, users)
+        payload, stamp, signature = real.rsplit(".", 2)
+        for forged in (f"{payload}.{stamp}.{signature[:-1]}A", f"{payload}x.{stamp}.{signature}"):
+            stranger = app.test_client()
+            stranger.set_cookie("session", forged)
+            assert stranger.get(CLIENT_HUB.page).status_code == 303, forged  # to the login
+
+    def test_a_remembered_cookie_still_expires(
+        self, app: Flask, client: FlaskClient, users: Users, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        real = self.cookie(client, users)
+        lifetime = int(app.permanent_session_lifetime.total_seconds())
+        monkeypatch.setattr(security, "_now", lambda: int(time.time()) + lifetime + 1)
+        late = app.test_client()
+        late.set_cookie("session", real)
+        assert late.get(CLIENT_HUB.page).status_code == 303
+
+    def test_a_new_secret_key_forgets_what_the_old_one_verified(
+        self, app: Flask, client: FlaskClient, users: Users
+    ) -> None:
+        real = self.cookie(client, users)
+        app.secret_key = app.config["SECRET_KEY"] = "a key rotated without the old as fallback"
+        again = app.test_client()
+        again.set_cookie("session", real)
+        assert again.get(CLIENT_HUB.page).status_code == 303
+
+    def test_each_request_changes_its_own_copy(self, app: Flask) -> None:
+        interface = app.session_interface
+        with app.app_context():
+            signer = interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+            cookie = signer.dumps({"_flashes": [["message", "Saved."]]})
+        with app.test_request_context(headers={"Cookie": f"session={cookie}"}) as context:
+            first = interface.open_session(app, context.request)
+            assert first is not None
+            first["_flashes"].append(["message", "only in the first request"])
+            second = interface.open_session(app, context.request)
+            assert second is not None and second["_flashes"] == [["message", "Saved."]]

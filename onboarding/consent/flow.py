@@ -64,11 +64,9 @@ def read(token: str) -> tuple[PermissionRequest, str]:
     invalid = FlowError("flow.invalid")
     if len(token) > MAX_TOKEN_LENGTH or not _TOKEN.match(token):
         raise invalid
-    raw = (token + "=" * (-len(token) % 4)).encode()
-    fernet = _fernet()
     try:
-        payload = _unpack(fernet.decrypt(raw))  # authentic, whatever its age
-        issued = fernet.extract_timestamp(raw)
+        plain, issued = _opened(_fernet(), token)  # authentic, whatever its age
+        payload = _unpack(plain)
         request = PermissionRequest(**payload["request"])
     except (InvalidToken, ValueError, KeyError, TypeError, zlib.error):
         raise invalid from None
@@ -78,6 +76,14 @@ def read(token: str) -> tuple[PermissionRequest, str]:
     if age > current_app.config["FLOW_MAX_AGE"]:
         raise FlowError("flow.expired", request)
     return request, payload["nonce"]
+
+
+@lru_cache(maxsize=4096)  # a flow's pages and answers bring the same token a few times
+def _opened(fernet: MultiFernet, token: str) -> tuple[bytes, int]:
+    """The token's plaintext and when it was issued: the decryption is the same every time,
+    so each token is opened once (its age is checked on every use by the caller)."""
+    raw = (token + "=" * (-len(token) % 4)).encode()
+    return fernet.decrypt(raw), fernet.extract_timestamp(raw)
 
 
 def spend(session: Session, nonce: str, request: PermissionRequest) -> None:

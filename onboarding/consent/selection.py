@@ -137,9 +137,14 @@ def count(session: Session, query: Select[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def starting_point(session: Session, client_id: int, asked: PermissionRequest) -> set[str]:
-    """Shared now, plus what the partner asked for (only the client's own ids count)."""
-    start = {public_id for (public_id,) in _SHARED.all(session, client_id=client_id)}
+def starting_point(
+    session: Session, client_id: int, asked: PermissionRequest, shared: set[str] | None = None
+) -> set[str]:
+    """Shared now (`shared`, when the caller has read it already), plus what the partner asked
+    for (only the client's own ids count)."""
+    if shared is None:
+        shared = {public_id for (public_id,) in _SHARED.all(session, client_id=client_id)}
+    start = set(shared)
     conditions: list[ColumnElement[bool]] = []
     if asked.channels:
         conditions.append(Channel.public_id.in_(set(asked.channels)))

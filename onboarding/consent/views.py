@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, Config, current_app, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
@@ -22,12 +20,15 @@ from onboarding.consent.request import parse_request, strict_query
 from onboarding.consent.rows import numbers_html
 from onboarding.db import get_session
 from onboarding.errors import ForeignChannel, InvalidInput
+from onboarding.fragments import draw
+from onboarding.i18n import number, switch_base
 from onboarding.models import ClientUser, Consent
 from onboarding.observability import metrics
-from onboarding.pages import error_page, worded
+from onboarding.pages import error_page, host, worded
 from onboarding.partners.redirects import is_registered
 from onboarding.partners.service import find_partner
 from onboarding.permissions import consents
+from onboarding.security import allowed_image
 
 bp = Blueprint("consent", __name__)
 
@@ -150,11 +151,12 @@ def _screen(
 ) -> str:
     session = get_session()  # made, not begun: the list and the shared ids are prepared reads
     client_id = login.client_id
-    start = sel.starting_point(session, client_id, flow.request)
-    chosen = sel.selected(start, selection)
     rows = sel.listed_rows(session, client_id, q)
-    # A short list is its own count: the counting queries are for clients with many numbers.
+    # A short list is its own count, and unfiltered it holds every shared number: the counting
+    # and shared-id queries are for clients with many numbers.
     short = len(rows) < sel.SHOW
+    shared = {row.public_id for row in rows if row.shared} if short and not q else None
+    chosen = sel.selected(sel.starting_point(session, client_id, flow.request, shared), selection)
     total = len(rows) if short and not q else sel.count(session, sel.matching(client_id, ""))
     matches = len(rows) if short else sel.count(session, sel.matching(client_id, q))
     chosen_count = len(sel.own(session, client_id, chosen)) if selection.picked else len(chosen)
@@ -162,38 +164,58 @@ def _screen(
     # starting point holds every shared number), so a first GET needs no query for it.
     losing = sel.shared_among(session, client_id, selection.unpicked)
     listed = {row.public_id for row in rows}
-    return render_template(
+    # The button's figures: the script counts the listed boxes and adds these for the rest.
+    share = total if every else chosen_count
+    remove = 0 if every else len(losing)
+    remove_unlisted = len(losing - listed)
+    shown = sel.shown(rows, chosen, set() if every else losing, every=every)
+    card = flow.card
+    return draw(
         "consent/consent.html",
-        flow=flow,
-        login=login,
-        csrf_token=generate_csrf(),
-        rows=sel.shown(rows, chosen, set() if every else losing, every=every),
-        numbers_html=numbers_html,
-        listed=" ".join(row.public_id for row in rows),
-        q=q,
-        total=total,
-        matches=matches,
-        every=every,
-        # The button's figures: the script counts the listed boxes and adds these for the rest.
-        effect=Effect(
-            share=total if every else chosen_count,
-            remove=0 if every else len(losing),
-            share_unlisted=chosen_count - len(listed & chosen),
-            remove_unlisted=len(losing - listed),
-        ),
-        selection=selection,
-        show=sel.SHOW,
+        shape={
+            "card": card,
+            "logo": allowed_image(card.logo_url),  # on every request: it lets the logo in
+            "back_to": host(flow.request.redirect_url),
+            "every": every,
+            "has_numbers": total > 0,
+            "filtered": bool(q),
+            "any_match": matches > 0,
+            "cut": matches > len(rows),
+            "filter_shown": total > sel.SHOW or bool(q),
+            "has_rows": bool(rows),
+            "unlisted_losing": remove_unlisted > 0,
+            "sharing": share > 0,
+            "removing": remove > 0,
+        },
+        slots={
+            "here": switch_base(),
+            "email": login.email,
+            "client_name": login.client_name,
+            "csrf": generate_csrf(),
+            "flow_token": flow.token,
+            "listed": " ".join(row.public_id for row in rows),
+            "picked": " ".join(sorted(selection.picked)),
+            "unpicked": " ".join(sorted(selection.unpicked)),
+            "q": q,
+            "rows_html": numbers_html(shown, card.brand_name),
+            "total": total,
+            "total_shown": number(total),
+            "chosen": number(share),
+            "matches_shown": number(matches),
+            "listed_shown": number(len(rows)),
+            "removed_shown": number(remove_unlisted),
+            "share_unlisted": chosen_count - len(listed & chosen),
+            "remove_unlisted": remove_unlisted,
+            "share_shown": number(share),
+            "remove_shown": number(remove),
+        },
+        counts={
+            "matches": matches,
+            "remove_unlisted_count": remove_unlisted,
+            "share_count": share,
+            "remove_count": remove,
+        },
     )
-
-
-@dataclass(frozen=True)
-class Effect:
-    """What Allow does, as its button says it ("Share 2 · Remove 1")."""
-
-    share: int
-    remove: int
-    share_unlisted: int
-    remove_unlisted: int
 
 
 def _answer(

@@ -11,6 +11,7 @@ section (one entry per event type sent as a webhook).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -20,6 +21,7 @@ from flask_openapi3.openapi import OpenAPI
 from flask_openapi3_swagger.plugins import RegisterPlugin  # type: ignore[import-untyped]
 from pydantic import BaseModel, ValidationError
 
+from onboarding.fragments import Environment
 from onboarding.partner_api import contract
 from onboarding.partner_api.errors import ApiError
 from onboarding.permissions import payloads
@@ -94,7 +96,10 @@ def invalid_request(error: ValidationError) -> None:
 class HubApp(OpenAPI):
     """The hub's Flask app, with the API document generated from its API blueprints."""
 
+    jinja_environment = Environment  # flat template globals (onboarding/fragments.py)
+
     def __init__(self, import_name: str, **kwargs: Any) -> None:
+        self._synced = {}
         super().__init__(
             import_name,
             info=Info(
@@ -110,6 +115,16 @@ class HubApp(OpenAPI):
             doc_ui=False,  # /api/docs is registered by init_docs, with a page the CSP allows
             **kwargs,
         )
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        # Flask asks this of every hook and view on every request (inspect's coroutine check,
+        # ten a request); the answer never changes for a function, so it is kept.
+        known = self._synced.get(func)
+        if known is None:
+            known = self._synced[func] = super().ensure_sync(func)
+        return known
+
+    _synced: dict[Callable[..., Any], Callable[..., Any]]
 
     def generate_spec_json(self) -> None:
         super().generate_spec_json()  # type: ignore[no-untyped-call]
