@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from types import SimpleNamespace
 
 from babel import Locale
 from babel.dates import format_date, format_time, get_datetime_format
@@ -23,7 +24,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel, Domain, get_locale
 
 CATALOGS = Path(__file__).resolve().parent / "translations"
@@ -141,11 +142,26 @@ def _request_catalog() -> tuple[Locale | None, Translations | NullTranslations, 
     if cached is not None and cached[0] is getattr(babel, "babel_locale", None):
         found: tuple[Locale | None, Translations | NullTranslations, str] = cached
         return found
-    locale = get_locale()  # sets babel_locale (force_locale swaps it: then found again)
-    name = str(locale) if locale is not None else DEFAULT
+    locale = getattr(babel, "babel_locale", None)  # force_locale's, or found before
+    if locale is not None:
+        name = str(locale)
+    elif has_request_context():  # as flask-babel's get_locale would, without its look-ups
+        name = select_locale()
+        locale = _parsed(name)
+        if babel is None:
+            babel = context._flask_babel = SimpleNamespace()
+        babel.babel_locale = locale  # flask-babel's own functions then agree
+    else:
+        locale = get_locale()
+        name = str(locale) if locale is not None else DEFAULT
     found = (locale, _compiled(name) if locale is not None else _NONE, name)
     context.hub_catalog = found
     return found
+
+
+@cache
+def _parsed(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 class _Catalogs(Domain):  # type: ignore[misc]  # flask-babel's classes are untyped
