@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Hashable, Mapping, MutableMapping
+from collections.abc import Callable, Hashable, Mapping, MutableMapping, Sequence
 from functools import lru_cache
 from typing import Any, NoReturn
 
@@ -40,6 +40,7 @@ LIMIT = 4096  # pieces kept; a piece is a few hundred bytes
 PAGES = 512  # pages kept by draw(); a page is ~10 KB
 _SLOT = re.compile("\x00([0-9]+)\x00")  # a piece's own stand-ins
 _NAMED = re.compile("\x00([a-z_]+)\x00")  # a page's (draw)
+_NUL = "\x00"
 
 # A kept piece: its text between the slots, and the slots' positions in the `with` list.
 Piece = tuple[tuple[str, ...], tuple[int, ...]]
@@ -124,9 +125,21 @@ def draw(
         page = pages[key] = (tuple(parts[::2]), tuple(parts[1::2]))
     texts, names = page
     out = [texts[0]]
-    for name, text in zip(names, texts[1:], strict=True):
-        out += (escape(slots[name]), text)
+    for value, text in zip(escape_all([slots[name] for name in names]), texts[1:], strict=True):
+        out += (value, text)
     return "".join(out)
+
+
+def escape_all(values: Sequence[Any]) -> list[str]:
+    """Each value as markupsafe's escape gives it, markup as it is, in one call for all: the
+    texts joined by NUL (no input may carry one: security.refuse_nul_characters), escaped,
+    split again. A page's twenty values cost one call instead of twenty."""
+    texts = [str(value) for value in values if not hasattr(value, "__html__")]
+    escaped = str(escape(_NUL.join(texts))).split(_NUL)
+    if len(escaped) != len(texts):  # a NUL after all: one at a time
+        escaped = [str(escape(text)) for text in texts]
+    plain = iter(escaped)
+    return [value.__html__() if hasattr(value, "__html__") else next(plain) for value in values]
 
 
 @lru_cache(maxsize=64)

@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from authlib.common.security import is_secure_transport
-from flask import Flask, Request, Response, abort, current_app, g, request
+from flask import Flask, Request, Response, abort, current_app, g, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -257,6 +258,29 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         current: Request = request
         return bool(app.config["SESSION_COOKIE_SECURE"]) or current.is_secure
+
+
+def csrf_token() -> str:
+    """This request's CSRF token, as flask-wtf's generate_csrf() makes it, with the signer
+    built once per key rather than on every call (flask-wtf's test-serializes on each build):
+    for the hot consent screen. A session without its raw token yet gets one from flask-wtf."""
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    context = g._get_current_object()
+    token: str | None = getattr(context, field, None)
+    if token is None:
+        raw = session.get(field)
+        if not isinstance(raw, str):
+            return str(generate_csrf())
+        secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+        token = _csrf_signer(secret).dumps(raw)
+        setattr(context, field, token)
+    return token
+
+
+@lru_cache(maxsize=8)  # the keys change only with the configuration
+def _csrf_signer(secret: str | bytes) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="wtf-csrf-token")  # flask-wtf's salt
 
 
 # -- transport ------------------------------------------------------------------------------------

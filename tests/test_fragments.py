@@ -9,9 +9,10 @@ from collections.abc import Callable
 import pytest
 from flask import Flask, session
 from jinja2 import Template
+from markupsafe import Markup, escape
 
 from onboarding import create_app
-from onboarding.fragments import Once, SlotMisused, draw
+from onboarding.fragments import Once, SlotMisused, draw, escape_all
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +148,9 @@ def test_a_page_with_flashed_messages_is_drawn_in_full(page_hub: Flask) -> None:
     assert page == "<p>Hi, Ana.</p>"
     kept = page_hub.jinja_env.extensions[Once.identifier].pages  # type: ignore[attr-defined]
     assert not any(("greeting", "Hi") in key for key in kept)  # nothing kept
+
+
+def test_escape_all_escapes_as_markupsafe_does_and_keeps_markup() -> None:
+    values = ["<a href='x'>&", 7, Markup("<b>kept</b>"), "", 'say "hi"', "nul\x00inside"]
+    assert escape_all(values) == [str(escape(v)) for v in values]
+    assert escape_all([]) == []

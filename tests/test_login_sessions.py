@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -425,3 +425,18 @@ class TestVerifiedCookies:
             first["_flashes"].append(["message", "only in the first request"])
             second = interface.open_session(app, context.request)
             assert second is not None and second["_flashes"] == [["message", "Saved."]]
+
+
+def test_the_consent_screens_csrf_token_is_flask_wtfs(app: Flask) -> None:
+    """security.csrf_token signs as flask-wtf does: its tokens pass flask-wtf's own check."""
+    from flask_wtf.csrf import generate_csrf, validate_csrf
+
+    with app.test_request_context():
+        first = security.csrf_token()  # a new session: flask-wtf makes the raw token
+        validate_csrf(first)
+        delattr(g._get_current_object(), "csrf_token")
+        second = security.csrf_token()  # from the session's raw token, by our signer
+        validate_csrf(second)
+        assert second == security.csrf_token()  # one per request
+        delattr(g._get_current_object(), "csrf_token")
+        assert generate_csrf().split(".")[0] == second.split(".")[0]  # the same signed value

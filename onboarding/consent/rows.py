@@ -5,28 +5,33 @@ language and partner."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from functools import lru_cache
 
 from flask_babel import gettext as _
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from onboarding.consent.selection import Shown
+from onboarding.fragments import escape_all
 from onboarding.i18n import locale_name
 
 
-def numbers_html(rows: Iterable[Shown], brand: str) -> Markup:
+def numbers_html(rows: Sequence[Shown], brand: str) -> Markup:
     shared_badge, plain_badge, note = _texts(locale_name(), brand)
+    values = escape_all(
+        [v for row in rows for v in (row.public_id, row.readable, row.phone_number)]
+    )
+    names = iter(escape_all([row.name for row in rows if row.name is not None]))
     items = []
-    for row in rows:
-        id_ = escape(row.public_id)
+    for index, row in enumerate(rows):
+        id_, readable, number = values[3 * index : 3 * index + 3]
         attrs = (
             (' data-chosen="1"' if row.chosen else "")
             + (' data-shared="1"' if row.shared else "")
             + (" checked" if row.checked else "")
         )
         described = f"status-{id_} note-{id_}" if row.losing else f"status-{id_}"
-        name = f'<span class="name">{escape(row.name)}</span>' if row.name is not None else ""
+        name = f'<span class="name">{next(names)}</span>' if row.name is not None else ""
         if row.shared:
             badge = f'<span class="badge shared" id="status-{id_}">{shared_badge}</span>'
             hidden = "" if row.losing else " hidden"
@@ -39,8 +44,8 @@ def numbers_html(rows: Iterable[Shown], brand: str) -> Markup:
             f'<input type="checkbox" name="channels" value="{id_}"{attrs}'
             f' aria-describedby="{described}">\n'
             f'<span class="channel-text">\n<span class="phone"><span aria-hidden="true">'
-            f'{escape(row.readable)}</span><span class="visually-hidden">'
-            f"{escape(row.phone_number)}</span></span>\n{name}\n</span>\n</label>\n{badge}\n"
+            f'{readable}</span><span class="visually-hidden">'
+            f"{number}</span></span>\n{name}\n</span>\n</label>\n{badge}\n"
             f"</div>{losing}\n</li>"
         )
     return Markup("\n".join(items))  # noqa: S704  # every value in it was escaped above

@@ -28,7 +28,7 @@ from onboarding.pages import error_page, host, worded
 from onboarding.partners.redirects import is_registered
 from onboarding.partners.service import find_partner
 from onboarding.permissions import consents
-from onboarding.security import allowed_image
+from onboarding.security import allowed_image, csrf_token
 
 bp = Blueprint("consent", __name__)
 
@@ -191,7 +191,7 @@ def _screen(
             "here": switch_base(),
             "email": login.email,
             "client_name": login.client_name,
-            "csrf": generate_csrf(),
+            "csrf": csrf_token(),
             "flow_token": flow.token,
             "listed": " ".join(row.public_id for row in rows),
             "picked": " ".join(sorted(selection.picked)),
