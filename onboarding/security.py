@@ -261,21 +261,33 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def csrf_token() -> str:
-    """This request's CSRF token, as flask-wtf's generate_csrf() makes it, with the signer
-    built once per key rather than on every call (flask-wtf's test-serializes on each build):
-    for the hot consent screen. A session without its raw token yet gets one from flask-wtf."""
+    """This request's CSRF token, as flask-wtf's generate_csrf() makes it, for the hot consent
+    screen: the signer is built once per key (flask-wtf builds one per call), and as our tokens
+    do not expire (WTF_CSRF_TIME_LIMIT None: they live as long as the session), a session's
+    token is signed once and remembered (bounded). A session without its raw token yet gets
+    one from flask-wtf."""
     config = current_app.config
     field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     context = g._get_current_object()
     token: str | None = getattr(context, field, None)
     if token is None:
         raw = session.get(field)
-        if not isinstance(raw, str):
-            return str(generate_csrf())
-        secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-        token = _csrf_signer(secret).dumps(raw)
+        secret: str | bytes | None = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+        if not isinstance(raw, str) or not secret:
+            return str(generate_csrf())  # which also refuses to sign without a key
+        timed = config.get("WTF_CSRF_TIME_LIMIT") is not None
+        token = None if timed else _signed_tokens.get((secret, raw))
+        if token is None:
+            token = _csrf_signer(secret).dumps(raw)
+            if not timed:
+                if len(_signed_tokens) >= VERIFIED_COOKIES:
+                    _signed_tokens.clear()
+                _signed_tokens[secret, raw] = token
         setattr(context, field, token)
     return token
+
+
+_signed_tokens: dict[tuple[str | bytes, str], str] = {}  # (key, raw token) → signed token
 
 
 @lru_cache(maxsize=8)  # the keys change only with the configuration

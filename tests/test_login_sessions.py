@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from flask import Flask, g
+from flask import Flask, g, session
 from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -429,8 +430,6 @@ class TestVerifiedCookies:
 
 def test_the_consent_screens_csrf_token_is_flask_wtfs(app: Flask) -> None:
     """security.csrf_token signs as flask-wtf does: its tokens pass flask-wtf's own check."""
-    from flask_wtf.csrf import generate_csrf, validate_csrf
-
     with app.test_request_context():
         first = security.csrf_token()  # a new session: flask-wtf makes the raw token
         validate_csrf(first)
@@ -440,3 +439,21 @@ def test_the_consent_screens_csrf_token_is_flask_wtfs(app: Flask) -> None:
         assert second == security.csrf_token()  # one per request
         delattr(g._get_current_object(), "csrf_token")
         assert generate_csrf().split(".")[0] == second.split(".")[0]  # the same signed value
+
+
+def test_the_csrf_token_is_signed_once_per_session_while_tokens_do_not_expire(
+    app: Flask,
+) -> None:
+    with app.test_request_context():
+        session["csrf_token"] = "a" * 40
+        first = security.csrf_token()
+        delattr(g._get_current_object(), "csrf_token")
+        assert security.csrf_token() == first  # remembered: a token without a time limit
+        delattr(g._get_current_object(), "csrf_token")
+        app.config["WTF_CSRF_TIME_LIMIT"] = 3600
+        with_time = security.csrf_token()  # a limit: each token signed anew, when it is made
+        validate_csrf(with_time)
+        delattr(g._get_current_object(), "csrf_token")
+        session["csrf_token"] = "b" * 40
+        app.config["WTF_CSRF_TIME_LIMIT"] = None
+        assert security.csrf_token() != first  # another session's raw token, another token

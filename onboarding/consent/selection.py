@@ -35,8 +35,7 @@ SHOW = 100  # numbers listed at once; the filter finds the others
 MAX_QUERY = 100
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     public_id: str
     phone_number: str
     name: str
