@@ -12,9 +12,10 @@ is zero, which plural form it takes) belongs in the key.
 
 Nothing is cached across processes, and the cache is bounded (cleared when full).
 
-`draw(template, shape, slots)`: a whole page kept the same way, for the hottest screen. The
-template sees only the shape's values (what it decides on: they make the key) and stand-ins for
-the slots, so nothing else of the request can be kept in it by mistake.
+`draw(template, shape, slots, counts)`: a whole page kept the same way, for the hottest screen.
+The view hands the template only the shape's values (what it decides on: they make the key),
+stand-ins for the slots, and sample counts for plural forms; such a template must not reach for
+the request itself (Flask's `request`, `session`, `g`), whose values would be kept.
 
 `Environment`: each template's globals as one flat dict (see below).
 """
