@@ -97,7 +97,7 @@ def number(value: int) -> str:
 
 def plural(count: int) -> int:
     """Which plural form this request's language gives `count` (0: English's "one"): for the
-    key of a `{% once %}` piece whose wording depends on a count."""
+    key of a kept page or piece whose wording depends on a count (onboarding/fragments.py)."""
     catalog = translations()
     rule = getattr(catalog, "plural", None)  # English has no catalog: n != 1
     return int(rule(count)) if rule is not None else int(count != 1)
