@@ -91,12 +91,8 @@ class Once(Extension):
             parts = _SLOT.split(drawn)
             piece = self.pieces[full] = (tuple(parts[::2]), tuple(map(int, parts[1::2])))
         texts, slots = piece
-        if not slots:
-            return Markup(texts[0])  # noqa: S704  # the template's output
-        out = [texts[0]]
-        for slot, text in zip(slots, texts[1:], strict=True):
-            out += (escape(values[slot]), text)
-        return Markup("".join(out))  # noqa: S704  # the template's output, values escaped
+        filled = _fill(texts, [values[slot] for slot in slots])
+        return Markup(filled)  # noqa: S704  # the template's output, values escaped
 
 
 def draw(
@@ -125,8 +121,13 @@ def draw(
         parts = _NAMED.split(render_template(template, **shape, **stand_ins, **samples))
         page = pages[key] = (tuple(parts[::2]), tuple(parts[1::2]))
     texts, names = page
+    return _fill(texts, [slots[name] for name in names])
+
+
+def _fill(texts: tuple[str, ...], values: Sequence[Any]) -> str:
+    """A kept piece or page with this request's values, escaped, between its texts."""
     out = [texts[0]]
-    for value, text in zip(escape_all([slots[name] for name in names]), texts[1:], strict=True):
+    for value, text in zip(escape_all(values), texts[1:], strict=True):
         out += (value, text)
     return "".join(out)
 

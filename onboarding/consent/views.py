@@ -200,7 +200,6 @@ def _screen(
             "rows_html": numbers_html(shown, card.brand_name),
             "total": total,
             "total_shown": number(total),
-            "chosen": number(share),
             "matches_shown": number(matches),
             "listed_shown": number(len(rows)),
             "removed_shown": number(remove_unlisted),
