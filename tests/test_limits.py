@@ -17,7 +17,9 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from limits.storage import MemoryStorage, RedisStorage
+from limits import RateLimitItemPerSecond
+from limits.storage import RedisStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -27,6 +29,7 @@ from onboarding.auth import throttle
 from onboarding.auth.throttle import attempt_login
 from onboarding.config import DEFAULTS
 from onboarding.db import get_session
+from onboarding.limits import MemoryStore
 from onboarding.models import ClientUser
 from onboarding.partners.service import create_partner_user
 from tests.api import (
@@ -237,8 +240,8 @@ def test_a_hundred_thousand_emails_leave_the_store_bounded(tmp_path: Path) -> No
                 "LOGIN_TOTAL_FAILURE_LIMIT": 200,
             }
         )
-        storage = app.extensions["rate_limits"].limiter.storage
-        assert isinstance(storage, MemoryStorage)
+        storage = app.extensions["rate_limits"].shared.storage
+        assert isinstance(storage, MemoryStore)
         assert "login_throttle" not in app.extensions
         assert not hasattr(throttle, "LoginThrottle")  # the unbounded per-process dict is gone
         refused = 0
@@ -256,6 +259,49 @@ def test_a_hundred_thousand_emails_leave_the_store_bounded(tmp_path: Path) -> No
     assert refused == 100_000 - 200  # only the overall limit's worth were ever checked
     # Each counted failure touched at most one key per count, in two windows at most.
     assert len(storage.storage) <= 2 * (200 + 200 + 1)
+
+
+def test_the_memory_store_counts_without_starting_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """limits' MemoryStorage starts a timer thread 10 ms after a count; under load, one every
+    10 ms, each taking the GIL from the requests. This store starts none."""
+    store = MemoryStore()
+    strategy = SlidingWindowCounterRateLimiter(store)
+    item = RateLimitItemPerSecond(1_000, 60)
+    started: list[threading.Thread] = []
+    start = threading.Thread.start
+
+    def recorded_start(thread: threading.Thread) -> None:
+        started.append(thread)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", recorded_start)
+
+    for n in range(200):
+        assert strategy.hit(item, "api", "partner")
+        time.sleep(0.0002 if n % 50 else 0.02)  # past the base class's 10 ms, now and then
+
+    assert started == []
+    assert strategy.get_window_stats(item, "api", "partner").remaining == 800
+
+
+def test_the_memory_store_sweeps_expired_counts_when_counting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counts nobody asks for again still leave the store: the next count after SWEEP_EVERY
+    drops every expired one, so memory stays bounded without a thread."""
+    monkeypatch.setattr("onboarding.limits.SWEEP_EVERY", 0.0)
+    store = MemoryStore()
+    strategy = SlidingWindowCounterRateLimiter(store)
+    second = RateLimitItemPerSecond(5, 1)
+    for n in range(100):
+        strategy.hit(second, "signup", f"10.0.0.{n}")
+    assert len(store.storage) == 100
+
+    time.sleep(2.1)  # both the window and the one before it are over
+    strategy.hit(second, "signup", "10.0.1.1")
+
+    assert set(store.storage) == {key for key in store.storage if "10.0.1.1" in key}
+    assert len(store.storage) == 1
 
 
 # --- bounded password hashing ------------------------------------------------------------------
@@ -535,7 +581,7 @@ def test_memory_is_the_default_store(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "k"})
 
-    assert isinstance(app.extensions["rate_limits"].limiter.storage, MemoryStorage)
+    assert isinstance(app.extensions["rate_limits"].shared.storage, MemoryStore)
 
 
 def test_the_environment_names_the_shared_store(
@@ -545,7 +591,9 @@ def test_the_environment_names_the_shared_store(
 
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "k"})
 
-    assert isinstance(app.extensions["rate_limits"].limiter.storage, RedisStorage)
+    limits = app.extensions["rate_limits"]
+    assert isinstance(limits.shared.storage, RedisStorage)
+    assert limits.shared is limits.limiter.limiter  # flask-limiter's own, on that store
 
 
 @pytest.fixture
