@@ -3,8 +3,11 @@
 Both apps run under the production server the docs recommend, gunicorn with one gthread worker
 per core (`onboarding serve --workers N`; the bare app through the same onboarding.serving
 settings), side by side in one run; wrk (Debian's package) loads them from a third process, on
-loopback, for a bounded time, bare and path in turns (PAIRS times; the ratio is that of the two
-apps' median rates). Then, in-process: a consent POST of 1,000 and 10,000 numbers.
+loopback, for a bounded time, bare and path in turns (PAIRS times). The ratio is that of the two
+apps' best runs, as timeit takes the best of its repeats: other work on the machine, or wrk's 16
+connections landing mostly on one of the two workers, only ever slows a run (either app's rate
+can fall to a third for one run). The ratio of the median runs is printed beside it. Then,
+in-process: a consent POST of 1,000 and 10,000 numbers.
 
     .venv/bin/python -m bench.http [seconds]            # SQLite file (the embedded set-up)
     ONBOARDING_BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
@@ -48,7 +51,7 @@ PYTHON = sys.executable
 WORKERS = os.cpu_count() or 1  # what docs/operations.md recommends: one per core
 SCHEMA = "bench_http"
 SECRET = "bench-secret-key"
-PAIRS = 4  # bare, then the path, this many times for each path: the ratio of their medians
+PAIRS = 5  # bare, then the path, this many times for each path
 PASSWORD = "benchmark password"
 TOKEN = re.compile(r'name="(csrf_token|flow)" type="hidden" value="([^"]+)"')
 CHANNELS = re.compile(r'name="channels" value="([^"]+)"')
@@ -347,43 +350,45 @@ def main(seconds: float = 3, big: tuple[int, ...] = (1000, 10000), rounds: int =
     lines = [
         f"onboarding HTTP bench — {engine}, both apps: gunicorn {serving.WORKER_CLASS} "
         f"workers={WORKERS} threads={serving.THREADS} (onboarding.serving), wrk -t2 -c16 "
-        f"-d{seconds:g}s, bare and path in turns {PAIRS}x (ratio of medians), "
-        f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs",
-        f"{'path':<30} {'limits':<6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} target",
+        f"-d{seconds:g}s, bare and path in turns {PAIRS}x (x bare: best runs; median: median "
+        f"runs), {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs",
+        f"{'path':<30} {'limits':<6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} "
+        f"{'median':>7} target",
     ]
     print(*lines, sep="\n", flush=True)
     for limits in (False, True):
         with served("bare", url, limits=limits) as bare, served("hub", url, limits=limits) as hub:
             yardsticks: list[Load] = []
             for label, path, headers, target in paths:
-                # Bare and path in turns, PAIRS times, and the ratio of their median rates: a
-                # noisy spell on this shared machine, or wrk's connections landing unevenly on
-                # the two workers (either app's rate can halve for a run), skews one run, not
-                # the verdict.
+                # Bare and path in turns, PAIRS times: a noisy spell on this shared machine
+                # slows both apps' runs in it, not one app's for the whole row.
                 pairs = [
                     (load(f"{bare}/bare", seconds, {}), load(f"{hub}{path}", seconds, headers))
                     for _ in range(PAIRS)
                 ]
                 yardsticks += [yardstick for yardstick, _ in pairs]
                 runs = sorted((measured for _, measured in pairs), key=lambda m: m.rps)
-                result = runs[len(runs) // 2]  # the median run, with its latencies
-                ratio = statistics.median(m.rps for _, m in pairs) / statistics.median(
+                result = runs[-1]  # the best run, with its latencies
+                ratio = result.rps / max(y.rps for y, _ in pairs)
+                median = statistics.median(m.rps for _, m in pairs) / statistics.median(
                     y.rps for y, _ in pairs
                 )
-                verdict = (f"≥ {target} {'ok' if ratio >= target else 'MISSED'}") if target else ""
+                verdict = ""
+                if target and engine == "sqlite":  # the targets are the embedded set-up's
+                    verdict = f"≥ {target} {'ok' if ratio >= target else 'MISSED'}"
+                elif target:
+                    verdict = f"(SQLite's: ≥ {target})"
                 errors = sum(measured.errors for _, measured in pairs)
                 if errors:
                     verdict += f" ({errors} errors!)"
                 line = (
                     f"{label:<30} {'on' if limits else 'off':<6} {result.rps:8.0f} "
-                    f"{result.p50:8.2f} {result.p99:8.2f} {ratio:7.2f} {verdict}"
+                    f"{result.p50:8.2f} {result.p99:8.2f} {ratio:7.2f} {median:7.2f} {verdict}"
                 )
                 print(line, flush=True)
                 lines.append(line)
-            bare_rps = statistics.median(yardstick.rps for yardstick in yardsticks)
-            line = (
-                f"{'bare Flask JSON (median)':<30} {'on' if limits else 'off':<6} {bare_rps:8.0f}"
-            )
+            bare_rps = max(yardstick.rps for yardstick in yardsticks)
+            line = f"{'bare Flask JSON (best)':<30} {'on' if limits else 'off':<6} {bare_rps:8.0f}"
             print(line, flush=True)
             lines.append(line)
     posts = {size: consent_post(fixture, size, rounds) for size in big}

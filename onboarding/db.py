@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -128,39 +129,76 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
-        on_file = engine.dialect.name == "sqlite" and not _in_memory(engine)
-        self.readers = ThreadReaders(engine) if on_file else None
+        # :memory: is a database per connection: only the pool's is the app's.
+        if not (engine.dialect.name == "sqlite" and _in_memory(engine)):
+            _THREAD_READERS[engine] = ThreadReaders(engine)
 
 
 class ThreadReaders:
-    """One SQLite connection per thread for the prepared reads, kept open beside the pool.
+    """One connection per thread for the prepared reads, kept open beside the pool.
 
-    A read on a pooled connection spends more on the pool's checkout and return (~10 µs) than
-    on the statement itself; a SQLite file has no server whose connections are scarce and does
-    not drop them, so each serving thread keeps its own. The connection is made by the engine
-    (its connect hooks: foreign keys, busy timeout, WAL) and then detached from the pool; it
-    reads in autocommit, each statement on the latest commit, as a pooled read did.
+    A read on a pooled connection paid more for the pool than for its statement: a checkout and
+    a return (~10 µs), and on PostgreSQL a ping and a transaction's toggles (a round trip more,
+    ~100 µs of this process). Each serving thread keeps its own instead (4 a worker under
+    `onboarding serve`), made by the engine (its connect hooks: on SQLite foreign keys, busy
+    timeout, WAL) and then detached from the pool. It reads in autocommit, each statement on
+    the latest commit, as a pooled read did. A connection found lost is replaced by the next
+    read (`Prepared` runs the read again); the engine's `dispose()` closes them all, and a
+    thread's goes with the thread.
     """
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
         self._local = threading.local()
+        self._open: weakref.WeakSet[_Own] = weakref.WeakSet()
+        event.listen(engine, "engine_disposed", self._close_all)
 
-    def connection(self) -> Any:
-        """This thread's sqlite3 connection (a new one after a fork, or after `forget`)."""
-        mine: tuple[int, Any] | None = getattr(self._local, "mine", None)
-        if mine is None or mine[0] != os.getpid():
-            pooled = self.engine.raw_connection()
-            driver = pooled.driver_connection
+    def connection(self, engine: Engine) -> Any:
+        """This thread's DBAPI connection (a new one after a fork, or after `forget`)."""
+        mine: _Own | None = getattr(self._local, "mine", None)
+        if mine is None or mine.pid != os.getpid():
+            pooled = engine.raw_connection()
+            driver: Any = pooled.driver_connection
             pooled.detach()  # ours for good: the pool neither counts nor resets it
-            mine = self._local.mine = (os.getpid(), driver)
-        return mine[1]
+            if engine.dialect.name == "postgresql":
+                driver.autocommit = True  # no BEGIN and ROLLBACK around each read
+            mine = self._local.mine = _Own(driver)
+            self._open.add(mine)
+        return mine.driver
 
     def forget(self) -> None:
         """Close this thread's connection, lost: the next read makes a new one."""
-        mine: tuple[int, Any] | None = self._local.__dict__.pop("mine", None)
-        if mine is not None and mine[0] == os.getpid():
-            mine[1].close()
+        mine: _Own | None = self._local.__dict__.pop("mine", None)
+        if mine is not None:
+            mine.close()
+
+    def _close_all(self, _engine: Engine) -> None:
+        for mine in list(self._open):
+            mine.close()  # its thread's next read finds it closed, and makes a new one
+
+
+# Each engine's, if it has them; weakly, so that an engine let go takes its readers along.
+_THREAD_READERS: weakref.WeakKeyDictionary[Engine, ThreadReaders] = weakref.WeakKeyDictionary()
+
+
+def thread_readers(engine: Engine) -> ThreadReaders | None:
+    return _THREAD_READERS.get(engine)
+
+
+class _Own:
+    """A thread's connection, closed when let go: when its thread ends, `forget`, dispose."""
+
+    __slots__ = ("__weakref__", "driver", "pid")
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self.pid = os.getpid()
+
+    def close(self) -> None:
+        if self.pid == os.getpid():  # never a parent's, inherited through a fork
+            self.driver.close()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def init_app(app: Flask) -> None:
@@ -205,7 +243,7 @@ class _Form(NamedTuple):
     compiled: Any
 
 
-Source = Session | Engine | Connection | ThreadReaders  # what a Prepared statement reads through
+Source = Session | Engine | Connection  # what a Prepared statement reads through
 
 
 class Prepared:
@@ -215,13 +253,12 @@ class Prepared:
     SQLite a Session costs ~110 µs to begin, run one statement and close; this ~15 µs.
     SQLAlchemy's bind and result processing are kept (datetimes, enums), and its errors: a
     DBAPI error becomes sqlalchemy's DBAPIError (so 503 while the database is away), a lost
-    connection is invalidated.
+    connection is replaced and the read run once more.
 
     When the session has a transaction open, the read runs inside it (and sees its writes);
-    otherwise on the thread's own connection to a SQLite file (ThreadReaders), or on a pooled
-    connection, for this read only (autocommit on SQLite; rolled back on return to the pool
-    elsewhere). Either way it sees what is committed now: nothing is cached across requests.
-    Statements take no expanding IN parameters.
+    otherwise on the thread's own connection, in autocommit (ThreadReaders; a pooled one for
+    SQLite in memory). Either way it sees what is committed now: nothing is cached across
+    requests. Statements take no expanding IN parameters.
     """
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
@@ -257,60 +294,32 @@ class Prepared:
         return form
 
     def _run(self, source: Source, params: dict[str, Any], *, many: bool) -> list[tuple[Any, ...]]:
-        session: Session | None = None
-        readers: ThreadReaders | None = None
-        if isinstance(source, Session):
-            session, bind = source, source.get_bind()
-        elif isinstance(source, ThreadReaders):
-            readers, bind = source, source.engine
-        else:
-            bind = source
+        session = source if isinstance(source, Session) else None
+        bind = source.get_bind() if isinstance(source, Session) else source
         dialect = bind.dialect
         form = self._form(dialect)
         values = form.compiled.construct_params(params)
         for name, processor in form.binds.items():
             values[name] = processor(values[name])
         bound: Any = values if form.positions is None else [values[n] for n in form.positions]
-        owned = False
         try:
             if session is not None and session.in_transaction():  # it sees its own writes
-                raw: Any = session.connection().connection
-            elif readers is not None:
-                raw = readers.connection()
+                rows = _fetch(session.connection().connection, form.sql, bound, many)
             elif isinstance(bind, Connection):  # sessions are bound to one (the test suite)
-                raw = bind.connection
-            else:  # a pooled connection of the session's engine, for this read only
-                raw, owned = bind.raw_connection(), True
-                if dialect.name == "postgresql":
-                    # One statement needs no transaction: no BEGIN before it, no ROLLBACK
-                    # when the pool takes the connection back (two round trips of four).
-                    raw.driver_connection.autocommit = True
-        except dialect.loaded_dbapi.Error as error:  # the database cannot be reached
+                rows = _fetch(bind.connection, form.sql, bound, many)
+            elif (readers := _THREAD_READERS.get(bind)) is not None:
+                rows = _fetch_on_own(bind, readers, form.sql, bound, many)
+            else:
+                rows = _fetch_on_pooled(bind, form.sql, bound, many)
+        except _Lost as lost:
             raise DBAPIError.instance(
-                form.sql, bound, error, dialect.loaded_dbapi.Error, connection_invalidated=True
-            ) from error
-        cursor = None
-        try:
-            cursor = raw.cursor()
-            cursor.execute(form.sql, bound)
-            rows = cursor.fetchall() if many else cursor.fetchmany(1)
+                form.sql, bound, lost.error, dialect.loaded_dbapi.Error, connection_invalidated=True
+            ) from lost.error
         except dialect.loaded_dbapi.Error as error:
-            lost = dialect.is_disconnect(error, raw, cursor)
-            if lost and owned:
-                raw.invalidate(error)
-            elif lost and readers is not None:
-                readers.forget()
-                cursor = None  # closed with its connection
+            gone = dialect.is_disconnect(error, None, None)
             raise DBAPIError.instance(
-                form.sql, bound, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
+                form.sql, bound, error, dialect.loaded_dbapi.Error, connection_invalidated=gone
             ) from error
-        finally:
-            if cursor is not None:
-                cursor.close()
-            if owned:
-                if dialect.name == "postgresql" and raw.is_valid:
-                    raw.driver_connection.autocommit = False  # as every other user expects
-                raw.close()  # back to the pool, which rolls back whatever was begun
         if any(form.results):
             return [
                 tuple(p(v) if p else v for p, v in zip(form.results, row, strict=True))
@@ -319,16 +328,70 @@ class Prepared:
         return [tuple(row) for row in rows]
 
 
+class _Lost(Exception):
+    """The read's connection is gone (or none could be made): DBAPI's `error` says why."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _fetch(raw: Any, sql: str, bound: Any, many: bool) -> list[Any]:
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, bound)
+        return cursor.fetchall() if many else cursor.fetchmany(1)  # type: ignore[no-any-return]
+    finally:
+        cursor.close()
+
+
+def _fetch_on_own(
+    engine: Engine, readers: ThreadReaders, sql: str, bound: Any, many: bool, *, again: bool = True
+) -> list[Any]:
+    """On the thread's own connection. One found lost (the server restarted, the engine was
+    disposed) is replaced and the read run again, as the pool's pre-ping would have: a read is
+    safe to repeat."""
+    dialect = engine.dialect
+    try:
+        raw = readers.connection(engine)
+    except dialect.loaded_dbapi.Error as error:  # the database cannot be reached
+        raise _Lost(error) from error
+    try:
+        return _fetch(raw, sql, bound, many)
+    except dialect.loaded_dbapi.Error as error:
+        if not dialect.is_disconnect(error, raw, None):
+            raise
+        readers.forget()
+        if not again:
+            raise _Lost(error) from error
+    return _fetch_on_own(engine, readers, sql, bound, many, again=False)
+
+
+def _fetch_on_pooled(engine: Engine, sql: str, bound: Any, many: bool) -> list[Any]:
+    """On a pooled connection of the engine, for this read only."""
+    dialect = engine.dialect
+    try:
+        raw = engine.raw_connection()
+    except dialect.loaded_dbapi.Error as error:  # the database cannot be reached
+        raise _Lost(error) from error
+    try:
+        return _fetch(raw, sql, bound, many)
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, raw, None):
+            raw.invalidate(error)
+            raise _Lost(error) from error
+        raise
+    finally:
+        raw.close()  # back to the pool, which rolls back whatever was begun
+
+
 def reader() -> Source:
     """What the request's Prepared reads go through: its session when it has one, else the
     app's engine (or the connection sessions are bound to): no Session made for one read."""
     session: Session | None = getattr(g._get_current_object(), "db_session", None)
     if session is not None:
         return session
-    database: Database = current_app.extensions["db"]
-    bind: Engine | Connection = database.sessionmaker.kw["bind"]
-    if database.readers is not None and bind is database.engine:
-        return database.readers
+    bind: Engine | Connection = current_app.extensions["db"].sessionmaker.kw["bind"]
     return bind
 
 
