@@ -138,6 +138,8 @@ def _partner_what(event: AuditEvent) -> str:
         if data.get("created_by") == "client":
             return str(gettext("%(what)s (%(prefix)s…, by the client)", what=text, prefix=prefix))
         return str(gettext("%(what)s (%(prefix)s…, by the partner)", what=text, prefix=prefix))
+    if event.type == "client.updated":
+        return f"{text}: {labels.ALL_NUMBERS[bool(data.get('all_channels'))]}"
     if event.type == "channel.status_changed":
         was, now = (labels.named(labels.STATUSES, data.get(end, "?")) for end in ("from", "to"))
         return f"{text}: {was} → {now}"
@@ -165,6 +167,8 @@ def _client_detail(data: dict[str, Any], client: Client) -> str:
                 brand=client.partner.brand_name,
             )
         )
+    if "all_channels" in data:  # client.updated
+        return str(labels.ALL_NUMBERS[bool(data["all_channels"])])
     if "to" in data:  # channel.status_changed
         now = labels.STATUS_NOW.get(str(data["to"]))
         return str(now) if now else str(gettext("now %(status)s", status=data["to"]))

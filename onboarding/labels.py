@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 # What the screens call each event.
 EVENTS = {
     "client.created": _l("Client created"),
+    "client.updated": _l("Sharing choice changed"),
     "channel.created": _l("Number added"),
     "permission.granted": _l("Permission granted"),
     "permission.revoked": _l("Permission removed"),
@@ -51,6 +52,12 @@ HUB = _l("Onboarding Hub")
 STATUS_NOW = {
     "running": _l("now running: connected to WhatsApp, API keys can be generated"),
     "pending": _l("now pending: being connected to WhatsApp, no new API keys until it runs"),
+}
+
+# client.updated: the client's choice now, named as the screens offer it.
+ALL_NUMBERS = {
+    True: _l("All numbers, now and later"),
+    False: _l("Only the numbers I select"),
 }
 
 # A number's status and a team member's role, as the screens name them.

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from onboarding.errors import ForeignChannel
 from onboarding.models import Channel, Client, GrantedVia
-from onboarding.permissions.service import grant, is_shared, revoke
+from onboarding.permissions.service import choose_all_numbers, grant, is_shared, revoke
 
 VIA = GrantedVia.CLIENT_HUB
 
@@ -127,4 +127,4 @@ def apply(session: Session, client: Client, change: SharingChange, *, actor: str
     share = client.channels if change.all_numbers else change.share
     grant(session, client, share, via=VIA, actor=actor)
     revoke(session, client, change.remove, via=VIA, actor=actor)
-    client.all_channels = change.all_numbers
+    choose_all_numbers(session, client, change.all_numbers, actor=actor)

@@ -70,6 +70,15 @@ class ClientCreated(_Data):
     partner_payload: str | None
 
 
+class ClientUpdated(_Data):
+    client_id: str
+    all_channels: bool = Field(
+        description='The client\'s choice now: true for "All numbers, now and later" (every '
+        'number, and each number it adds later, is shared with you), false for "Only the '
+        'numbers I select"'
+    )
+
+
 class ChannelCreated(ChannelsData):
     channel_id: str = Field(deprecated=True, description="The one entry of channel_ids")
     phone_number: str
@@ -117,6 +126,7 @@ class StaffData(_Data):
 # Sent as webhooks and in the feed.
 WEBHOOK_EVENTS: dict[str, type[_Data]] = {
     "client.created": ClientCreated,
+    "client.updated": ClientUpdated,
     "channel.created": ChannelCreated,
     "permission.granted": PermissionChanged,
     "permission.revoked": PermissionChanged,

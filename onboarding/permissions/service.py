@@ -223,7 +223,6 @@ def _revoke(
     for channel in gone:
         channel.permission = None
     if gone:
-        client.all_channels = False
         session.execute(
             update(ApiKey)
             .where(
@@ -235,7 +234,24 @@ def _revoke(
         )
         session.flush()
         _record_change(session, client, "permission.revoked", gone, via=via, actor=actor)
+        choose_all_numbers(session, client, False, actor=actor)
     return gone
+
+
+def choose_all_numbers(session: Session, client: Client, chosen: bool, *, actor: str) -> None:
+    """Set the client's choice for numbers added later ("All numbers, now and later"), and
+    tell the partner (`client.updated`) when it changed."""
+    if client.all_channels == chosen:
+        return
+    client.all_channels = chosen
+    events.record(
+        session,
+        "client.updated",
+        partner=client.partner,
+        client=client,
+        actor=actor,
+        all_channels=chosen,
+    )
 
 
 class ChannelRef(NamedTuple):
@@ -281,7 +297,6 @@ def set_shared(
     if unknown:
         raise ForeignChannel("channel.foreign")
     wanted = set(by_id) if all_channels else set(channel_ids)
-    client.all_channels = all_channels
     granted = [ref for i, (ref, shared) in by_id.items() if i in wanted and not shared]
     revoked = [ref for i, (ref, shared) in by_id.items() if i not in wanted and shared]
     now = utcnow()
@@ -315,6 +330,7 @@ def set_shared(
                 .values(revoked_at=now)
             )
         _record_change(session, client, "permission.revoked", revoked, via=via, actor=actor)
+    choose_all_numbers(session, client, all_channels, actor=actor)
     if granted or revoked:
         _expire_permissions(session, client)
     shared = [ref for i, (ref, _) in by_id.items() if i in wanted]
