@@ -275,19 +275,17 @@ def csrf_token() -> str:
         secret: str | bytes | None = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
         if not isinstance(raw, str) or not secret:
             return str(generate_csrf())  # which also refuses to sign without a key
-        timed = config.get("WTF_CSRF_TIME_LIMIT") is not None
-        token = None if timed else _signed_tokens.get((secret, raw))
-        if token is None:
-            token = _csrf_signer(secret).dumps(raw)
-            if not timed:
-                if len(_signed_tokens) >= VERIFIED_COOKIES:
-                    _signed_tokens.clear()
-                _signed_tokens[secret, raw] = token
+        if config.get("WTF_CSRF_TIME_LIMIT") is None:
+            token = _signed_csrf(secret, raw)
+        else:  # a token that expires carries its own time: signed afresh
+            token = str(_csrf_signer(secret).dumps(raw))
         setattr(context, field, token)
     return token
 
 
-_signed_tokens: dict[tuple[str | bytes, str], str] = {}  # (key, raw token) → signed token
+@lru_cache(maxsize=VERIFIED_COOKIES)  # (key, raw token) → signed token
+def _signed_csrf(secret: str | bytes, raw: str) -> str:
+    return str(_csrf_signer(secret).dumps(raw))
 
 
 @lru_cache(maxsize=8)  # the keys change only with the configuration

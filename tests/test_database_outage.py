@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from werkzeug.test import TestResponse
 
-from onboarding.db import Database, make_engine
+from onboarding.db import Database, make_engine, thread_readers
 from onboarding.migrate import upgrade
 from onboarding.security import hash_secret
 from tests.databases import backends, migrated_database
@@ -125,15 +125,21 @@ def _terminate(admin: Engine, name: str) -> int:
 def test_terminated_postgresql_connections_are_replaced_before_use(
     postgresql: tuple[str, Engine],
 ) -> None:
-    """pool_pre_ping: a connection that died while idle in the pool never reaches a request."""
+    """A connection that died while idle never fails a request: the pool's by its pre-ping, the
+    thread's own (db.ThreadReaders) by replacing it and reading again."""
     url, admin = postgresql
     named, name = _with_application_name(url)
     with standalone_app(named) as app:
         client = app.test_client()
         assert_working(client)
+        engine = app.extensions["db"].engine
+        readers = thread_readers(engine)
+        assert readers is not None
+        before = readers.connection(engine).info.backend_pid
         assert _terminate(admin, name) >= 1
         assert api_call(client).status_code == 401
         assert client.get(HTML_PATH).status_code == 404
+        assert readers.connection(engine).info.backend_pid != before
 
 
 def test_a_connection_lost_during_a_request_answers_503_then_recovers(

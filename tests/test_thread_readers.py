@@ -1,6 +1,7 @@
 """The hot paths' prepared reads run on one connection per serving thread, kept beside the pool
 (db.ThreadReaders): no pool checkout per read, each read on the latest commit, and a connection
-lost under a thread (a restart, the engine disposed) replaced without failing the read."""
+lost under a thread (a restart, the engine disposed) replaced without failing the read. A
+PostgreSQL backend terminated under it: tests/test_database_outage.py."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, event, text, update
+from sqlalchemy import Engine, event, update
 
 from onboarding.db import Database, ThreadReaders, make_engine, thread_readers
 from onboarding.models import PartnerApiKey
@@ -124,21 +125,6 @@ def test_a_lost_connection_is_replaced_and_the_read_answers(
 
     assert check(live_app, account) == 200
     assert own_connection(live_app) is not lost
-
-
-def test_a_terminated_server_connection_is_replaced_too(
-    live_app: Flask, account: PartnerAccount
-) -> None:
-    engine = engine_of(live_app)
-    if engine.dialect.name != "postgresql":
-        pytest.skip("a SQLite file has no server to end a connection")
-    assert check(live_app, account) == 200
-    pid = own_connection(live_app).info.backend_pid
-    with engine.connect() as admin:
-        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-
-    assert check(live_app, account) == 200
-    assert own_connection(live_app).info.backend_pid != pid
 
 
 def test_disposing_the_engine_closes_every_threads_connection(
