@@ -4,7 +4,6 @@ one query (issue 7, hole 6: 30,000 channel ids ran 30,000 queries and took 12.7 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -59,7 +58,7 @@ def post_link(client: FlaskClient, account: PartnerAccount, body: Any) -> Any:
     return client.post(account.path("/permission_links"), json=body, headers=api_headers(account))
 
 
-def test_30000_channel_ids_are_refused_at_once_without_a_lookup(
+def test_30000_channel_ids_are_refused_without_a_lookup(
     client: FlaskClient, db: Session, connection: Connection, account: PartnerAccount
 ) -> None:
     """The hole: one of the partner's own ids, 30,000 times, was looked up 30,000 times."""
@@ -68,15 +67,12 @@ def test_30000_channel_ids_are_refused_at_once_without_a_lookup(
     ids = [own] * 30_000
 
     with statements(connection) as seen:
-        started = time.perf_counter()
         response = post_link(client, account, {"channels": ids})
-        elapsed = time.perf_counter() - started
 
     # 400 here; 413 where the API's body limit is below this body's 600 KB.
     assert response.status_code in (400, 413)
     assert response.mimetype == "application/problem+json"
     assert channel_lookups(seen) == []
-    assert elapsed < 2, f"took {elapsed:.1f} s"
 
 
 @pytest.mark.parametrize(
@@ -143,13 +139,10 @@ def test_500_channels_are_looked_up_in_one_query(
         body["client_id"] = customer.public_id
 
     with statements(connection) as seen:
-        started = time.perf_counter()
         response = post_link(client, account, body)
-        elapsed = time.perf_counter() - started
 
     assert assert_documented(response, "post", LINKS, 201)["url"]
     assert len(channel_lookups(seen)) == 1, channel_lookups(seen)
-    assert elapsed < 2, f"took {elapsed:.1f} s"
 
 
 @pytest.mark.parametrize("with_client", [False, True], ids=["channels", "client and channels"])
