@@ -29,15 +29,16 @@ DEFAULTS: dict[str, Any] = {
     "DEMO_RECEIVER": False,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    # The idle timeout: a browser that sent no request for this long is signed out (seconds from
+    # the environment). Its cookie is signed afresh, in use, every twelfth of it (security.py).
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=1),
     "WTF_CSRF_TIME_LIMIT": None,  # the CSRF token lives as long as the session does
     # Flask-WTF's HTTPS check wants a Referer, which `Referrer-Policy: no-referrer` withholds;
     # the token plus the SameSite=Lax session cookie already stop cross-site posts.
     "WTF_CSRF_SSL_STRICT": False,
     # Login sessions (auth/session.py): a login ends this long after it began, however active
-    # (seconds from the environment); the cookie is not rewritten on every request.
+    # (seconds from the environment).
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
-    "SESSION_REFRESH_EACH_REQUEST": False,
     # Webhook delivery: every attempt ends within this many seconds (lookup, connect, TLS,
     # send, status line); private, loopback and link-local destinations only when allowed
     # (development: `make run`, the test suite).

@@ -23,9 +23,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from authlib.common.security import is_secure_transport
 from flask import Flask, Request, Response, abort, current_app, g, request, session
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import generate_csrf
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.exceptions import ServiceUnavailable
 
 from onboarding.pages import JSON_DOORS
@@ -209,16 +209,33 @@ VERIFIED_COOKIES = 4096  # session cookies remembered as verified, per process (
 
 
 def _now() -> int:
-    """Seconds since the epoch, as itsdangerous counts a cookie's age; the tests move it."""
+    """Seconds since the epoch, on which session cookies are stamped and aged; tests move it."""
     return int(time.time())
 
 
+class _ClockedSigner(TimestampSigner):
+    """Stamps cookies with `_now`, the clock their age is read on."""
+
+    def get_timestamp(self) -> int:
+        return _now()
+
+
+class CookieSession(SecureCookieSession):
+    signed_at: int | None = None  # when its cookie was signed; None for a new session
+
+
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, with `Secure` set whenever the request came over HTTPS.
+    """Flask's signed-cookie session, with `Secure` set whenever the request came over HTTPS,
+    and an idle timeout: a cookie older than PERMANENT_SESSION_LIFETIME opens an empty session,
+    and one in use is signed afresh once it is a twelfth of that old (at most one Set-Cookie
+    per five minutes with the default hour), so that only a browser left alone that long is
+    signed out. The login's absolute end is the server's (auth/session.py).
 
     A cookie whose signature was checked is remembered (bounded, per key set): the same bytes
     verify the same way, so a signed-in reader's next requests skip the HMAC and JSON work;
     its age is checked on every request all the same."""
+
+    session_class = CookieSession
 
     def __init__(self) -> None:
         self._serializer: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
@@ -244,16 +261,39 @@ class SessionInterface(SecureCookieSessionInterface):
         age = _now() - signed_at
         if not 0 <= age <= app.permanent_session_lifetime.total_seconds():
             return self.session_class()  # as itsdangerous's max_age would refuse it
-        return self.session_class(copy.deepcopy(data))  # the request may change its copy
+        opened = self.session_class(copy.deepcopy(data))  # the request may change its copy
+        opened.signed_at = signed_at
+        return opened
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        signed_at = getattr(session, "signed_at", None)
+        refresh_after = app.permanent_session_lifetime.total_seconds() / 12
+        return session.modified or (signed_at is not None and _now() - signed_at >= refresh_after)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         # Built once per key set rather than per request (Flask builds one per request).
         keys = (app.secret_key, *app.config["SECRET_KEY_FALLBACKS"])
         cached = self._serializer
         if cached is None or cached[0] != keys:
-            cached = self._serializer = (keys, super().get_signing_serializer(app))
+            cached = self._serializer = (keys, self._serializer_for(app))
             self._verified = {}  # what verified under the old keys may not under the new
         return cached[1]
+
+    def _serializer_for(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's, but stamping cookies with `_now`."""
+        if not app.secret_key:
+            return None
+        keys = [*app.config["SECRET_KEY_FALLBACKS"], app.secret_key]  # the current key last
+        return URLSafeTimedSerializer(
+            keys,
+            salt=self.salt,
+            serializer=self.serializer,
+            signer=_ClockedSigner,
+            signer_kwargs={
+                "key_derivation": self.key_derivation,
+                "digest_method": self.digest_method,
+            },
+        )
 
     def get_cookie_secure(self, app: Flask) -> bool:
         current: Request = request

@@ -147,18 +147,79 @@ def test_a_session_ends_at_its_absolute_lifetime_however_active(
     assert login is not None
     assert login.expires_at - login.created_at == timedelta(hours=12)
 
-    start = utcnow()
-    for minutes in (60, 6 * 60, 12 * 60 - 1):  # busy all day long
+    start, clock = utcnow(), Clock(monkeypatch)
+    for minutes in range(30, 12 * 60, 30):  # busy all day long, a request every half hour
         later = start + timedelta(minutes=minutes)
         monkeypatch.setattr(login_sessions, "utcnow", lambda later=later: later)
+        clock.at(minutes * 60)
         assert opens(client, door)
-        # Activity neither moves the end nor rewrites the cookie.
-        assert "Set-Cookie" not in client.get(door.page).headers
     db.expire_all()
-    assert db.scalar(select(LoginSession.expires_at)) == login.expires_at
+    assert db.scalar(select(LoginSession.expires_at)) == login.expires_at  # activity moved nothing
 
     monkeypatch.setattr(login_sessions, "utcnow", lambda: login.expires_at + timedelta(seconds=1))
+    clock.at(12 * 60 * 60 + 1)
     assert not opens(client, door)
+
+
+class Clock:
+    """Moves the clock that signs session cookies and reads their age (security._now)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.start = int(time.time())
+        self.monkeypatch = monkeypatch
+
+    def at(self, seconds: int) -> None:
+        now = self.start + seconds
+        self.monkeypatch.setattr(security, "_now", lambda: now)
+
+
+IDLE = 60 * 60  # PERMANENT_SESSION_LIFETIME's default
+
+
+@DOORS
+def test_a_browser_left_alone_for_the_idle_timeout_is_signed_out(
+    client: FlaskClient, users: Users, door: Door, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(monkeypatch)
+    log_in(client, door, users.on(door).email)
+
+    clock.at(IDLE)
+    assert opens(client, door)  # an hour to the second: still in, and its cookie signed afresh
+    clock.at(2 * IDLE + 1)
+    assert not opens(client, door)
+
+
+@DOORS
+def test_a_browser_in_use_stays_signed_in_past_the_idle_timeout(
+    app: Flask, client: FlaskClient, users: Users, door: Door, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(monkeypatch)
+    log_in(client, door, users.on(door).email)
+    assert opens(client, door)  # the first page takes what login left for it (a flash)
+    first = cookie(client)
+
+    clock.at(IDLE // 12 - 1)
+    assert opens(client, door)
+    assert cookie(client) == first  # young cookies are not rewritten
+    clock.at(IDLE // 12)
+    assert opens(client, door)
+    renewed = cookie(client)
+    assert renewed != first  # a twelfth of the timeout old: signed afresh, once
+    assert "Set-Cookie" not in client.get(door.page).headers
+
+    clock.at(IDLE // 12 + IDLE)  # an hour after the last request, and more since the login
+    assert opens(client, door)
+    assert not opens(browser_with(app, first), door)  # the copy left alone has expired
+
+
+def test_the_idle_timeout_is_configurable(
+    app: Flask, client: FlaskClient, users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.config["PERMANENT_SESSION_LIFETIME"] = 600  # seconds, as the environment gives it
+    clock = Clock(monkeypatch)
+    log_in(client, CLIENT_HUB, users.client_user.email)
+    clock.at(601)
+    assert not opens(client, CLIENT_HUB)
 
 
 def test_the_absolute_lifetime_is_configurable(
@@ -171,8 +232,8 @@ def test_the_absolute_lifetime_is_configurable(
     assert login.expires_at - login.created_at == timedelta(hours=1)
 
 
-def test_cookie_settings_stop_refreshing_on_every_request(app: Flask) -> None:
-    assert app.config["SESSION_REFRESH_EACH_REQUEST"] is False
+def test_the_lifetimes_default_to_an_idle_hour_and_twelve_hours_in_all(app: Flask) -> None:
+    assert app.permanent_session_lifetime == timedelta(seconds=IDLE)
     assert app.config["SESSION_ABSOLUTE_LIFETIME"] == timedelta(hours=12)
 
 
