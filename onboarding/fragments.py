@@ -15,7 +15,8 @@ Nothing is cached across processes, and the cache is bounded (cleared when full)
 `draw(template, shape, slots, counts)`: a whole page kept the same way, for the hottest screen.
 The view hands the template only the shape's values (what it decides on: they make the key),
 stand-ins for the slots, and sample counts for plural forms; such a template must not reach for
-the request itself (Flask's `request`, `session`, `g`), whose values would be kept.
+the request itself (Flask's `request`, `session`, `g`), whose values would be kept: drawn,
+those names raise.
 
 `Environment`: each template's globals as one flat dict (see below).
 """
@@ -118,7 +119,8 @@ def draw(
             pages.clear()
         stand_ins = {name: Slot(f"\x00{name}\x00") for name in slots}
         samples = {name: _sample(locale_name(), form) for name, form in forms}
-        parts = _NAMED.split(render_template(template, **shape, **stand_ins, **samples))
+        drawn = render_template(template, **_OFF_LIMITS, **shape, **stand_ins, **samples)
+        parts = _NAMED.split(drawn)
         page = pages[key] = (tuple(parts[::2]), tuple(parts[1::2]))
     texts, names = page
     return _fill(texts, [slots[name] for name in names])
@@ -153,6 +155,31 @@ def _sample(locale: str, form: int) -> int:
 class SlotMisused(Exception):
     """A template tested, compared, filtered or looped over a `{% once %}` slot. Not a
     TypeError, which Jinja would take for a missing item and quietly print as nothing."""
+
+
+class RequestReached(Exception):
+    """A page kept by `draw` reached for `request`, `session` or `g`: what it found there would
+    be shown to every later reader of the page. Not an AttributeError, which Jinja would take
+    for an undefined value and quietly print as nothing."""
+
+
+class _OffLimits:
+    """`request`, `session` and `g` while a page is drawn for many requests: any use raises."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise RequestReached(
+            f"a page kept by draw() may not read `{self._name}`: hand it in as a slot"
+        )
+
+    __getattr__ = __getitem__ = __contains__ = __bool__ = __iter__ = __str__ = _refuse
+
+
+_OFF_LIMITS = {name: _OffLimits(name) for name in ("request", "session", "g")}
 
 
 class Slot(Markup):

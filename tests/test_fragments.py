@@ -12,7 +12,7 @@ from jinja2 import Template
 from markupsafe import Markup, escape
 
 from onboarding import create_app
-from onboarding.fragments import Once, SlotMisused, draw, escape_all
+from onboarding.fragments import Once, RequestReached, SlotMisused, draw, escape_all
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +148,17 @@ def test_a_page_with_flashed_messages_is_drawn_in_full(page_hub: Flask) -> None:
     assert page == "<p>Hi, Ana.</p>"
     kept = page_hub.jinja_env.extensions[Once.identifier].pages  # type: ignore[attr-defined]
     assert not any(("greeting", "Hi") in key for key in kept)  # nothing kept
+
+
+@pytest.mark.parametrize(
+    "use",
+    ["{{ request.path }}", "{{ session['login'] }}", "{% if g %}x{% endif %}", "{{ session }}"],
+)
+def test_a_drawn_page_may_not_read_the_request(page_hub: Flask, use: str) -> None:
+    """Whatever it found there would be kept and shown to the next reader of the page."""
+    page_hub.jinja_env.loader.loaders[0].mapping[PAGE] = use  # type: ignore[attr-defined]
+    with page_hub.test_request_context("/"), pytest.raises(RequestReached):
+        draw(PAGE, shape={}, slots={})
 
 
 def test_escape_all_escapes_as_markupsafe_does_and_keeps_markup() -> None:
