@@ -18,10 +18,12 @@ from e2e.test_consent_journey import SIGNUP, on_consent_screen
 from e2e.test_consent_languages import WORDS
 from e2e.test_consent_traps import FIRST, SECOND, share
 from onboarding.models import AuditEvent, Channel, Client
+from onboarding.phones import readable
 
 pytestmark = pytest.mark.e2e
 
 WRONG, RIGHT, SPARE = "+4915112340001", "+4915112340002", "+4915112340003"
+CORRECTED = f"Corrected {readable(WRONG)} to {readable(RIGHT)}."
 # Where the screens of this test are kept for a person to look at (not the docs' screenshots).
 SHOTS = Path(os.environ.get("E2E_SHOTS", "e2e/artifacts"))
 
@@ -39,7 +41,7 @@ def sign_up(page: Page, demo: dict[str, Any]) -> None:
 def add(page: Page, number: str) -> None:
     page.get_by_label("WhatsApp number").fill(number)
     page.get_by_role("button", name="Add number").click()
-    expect(page.get_by_text(f"Added {number}.")).to_be_visible()
+    expect(page.get_by_text(f"Added {readable(number)}.")).to_be_visible()
 
 
 def numbers_of(live_server: LiveServer) -> list[str]:
@@ -75,7 +77,7 @@ def test_remove_one_correct_one_continue(
     shoot(page, "numbers-step")
 
     page.get_by_role("button", name=f"Remove {SPARE}").click()
-    expect(page.get_by_text(f"Removed {SPARE}.")).to_be_visible()
+    expect(page.get_by_text(f"Removed {readable(SPARE)}.")).to_be_visible()
     expect(numbers.get_by_role("listitem")).to_have_count(1)
 
     page.get_by_role("link", name=f"Correct {WRONG}").click()
@@ -88,7 +90,7 @@ def test_remove_one_correct_one_continue(
     page.get_by_label("Display name (optional)").fill("Shop")
     page.get_by_role("button", name="Save correction").click()
 
-    expect(page.get_by_text(f"Corrected {WRONG} to {RIGHT}.")).to_be_visible()
+    expect(page.get_by_text(CORRECTED)).to_be_visible()
     expect(numbers.get_by_text("Shop")).to_be_visible()
     assert numbers_of(live_server) == [RIGHT]
 
@@ -120,7 +122,7 @@ def test_without_javascript_remove_and_correct_still_work(
         page.get_by_label("WhatsApp number").fill(RIGHT)
         page.get_by_role("button", name="Save correction").click()
 
-        expect(page.get_by_text(f"Corrected {WRONG} to {RIGHT}.")).to_be_visible()
+        expect(page.get_by_text(CORRECTED)).to_be_visible()
         assert numbers_of(live_server) == [RIGHT]
     finally:
         context.close()

@@ -19,6 +19,7 @@ from e2e.conftest import LiveServer, Receiver
 from e2e.helpers import assert_accessible, screenshot, submit_login
 from onboarding.models import Client, GrantedVia, WebhookOutbox
 from onboarding.permissions.service import grant
+from onboarding.phones import readable
 from onboarding.webhooks.delivery import deliver_due
 from onboarding.webhooks.transport import Transport
 
@@ -91,7 +92,7 @@ def test_partner_generates_a_key_for_a_shared_number_and_not_for_a_missing_one(
 
     # Shared and running: the key is shown once, with a Copy button, and it works.
     row(page, SHARED).get_by_role("button", name="Generate API Key").click()
-    expect(page.get_by_role("heading", name=f"New API key for {SHARED}")).to_be_visible()
+    expect(page.get_by_role("heading", name=f"New API key for {readable(SHARED)}")).to_be_visible()
     key = page.locator("#new-api-key").inner_text()
     assert key.startswith("wak_")
     page.get_by_role("button", name="Copy API key").click()

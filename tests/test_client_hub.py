@@ -39,6 +39,7 @@ from onboarding.permissions.keys import (
     generate_api_key,
 )
 from onboarding.permissions.service import grant, revoke
+from onboarding.phones import readable
 from onboarding.security import hash_secret
 from tests.conftest import csrf_token, submit_login
 from tests.factories import ClientAccount, make_channel, make_client_account, new_number
@@ -294,7 +295,7 @@ def test_numbers_page_lists_each_number_with_status_and_permission(
     log_in(client, account.user)
     page = text(client.get("/client/"))
     for channel in account.channels:
-        assert channel.phone_number in page
+        assert readable(channel.phone_number) in page
         assert channel.name in page
     assert "Running" in page and "Pending" in page
     assert f"Shared with {account.partner.brand_name}" in page and "Not shared" in page
@@ -447,7 +448,7 @@ def test_adding_a_number_starts_it_pending_and_unshared(
     response = add(client, "+49 151 7000 0001", "Store Köln")
     assert response.headers["Location"] == "/client/"
     page = follow(client, response)
-    assert "Added +4915170000001. It is pending" in page
+    assert "Added +49 1517 0000001. It is pending" in page
     channel = db.scalars(select(Channel).where(Channel.phone_number == "+4915170000001")).one()
     assert (channel.client_id, channel.name, channel.status) == (
         account.customer.id,
@@ -548,7 +549,8 @@ def test_sharing_a_number_needs_no_confirmation(client: FlaskClient, db: Session
     )
     assert response.headers["Location"] == SETTINGS
     page = follow(client, response)
-    assert f"Shared {account.channels[1].phone_number} with {account.partner.brand_name}." in page
+    number = readable(account.channels[1].phone_number)
+    assert f"Shared {number} with {account.partner.brand_name}." in page
     assert shared_ids(db, account) == {account.ids[1]}
     permission = account.channels[1].permission
     assert permission and permission.granted_via == GrantedVia.CLIENT_HUB
@@ -581,8 +583,8 @@ def test_unticking_a_number_asks_for_confirmation_and_changes_nothing(
     assert snapshot(db) == before  # showing the confirmation changes nothing either
     brand = shared.partner.brand_name
     assert f"Remove {brand}'s permission?" in page
-    assert shared.channels[1].phone_number in page
-    assert shared.channels[0].phone_number not in page
+    assert readable(shared.channels[1].phone_number) in page
+    assert readable(shared.channels[0].phone_number) not in page
     assert f"{brand}'s API keys for this number stop working at once" in page
     assert "generate your own API keys for it under Numbers" in page
 
@@ -600,7 +602,8 @@ def test_confirming_removes_permission_and_disables_the_partners_keys(
     )
     assert response.headers["Location"] == SETTINGS
     page = follow(client, response)
-    assert f"Removed {shared.partner.brand_name}'s permission for {channel.phone_number}." in page
+    number = readable(channel.phone_number)
+    assert f"Removed {shared.partner.brand_name}'s permission for {number}." in page
     assert "no longer work" in page
     assert shared_ids(db, shared) == {shared.ids[0]}
     assert channel_for_key(db, partner_key.secret) is None
@@ -651,7 +654,7 @@ def test_remove_all_confirms_first_then_removes_every_permission(
     assert link
     confirm_page = text(client.get(html.unescape(link.group(1))))
     for channel in shared.channels:
-        assert channel.phone_number in confirm_page
+        assert readable(channel.phone_number) in confirm_page
     assert "API keys for these numbers stop working at once" in confirm_page
     assert shared_ids(db, shared) == set(shared.ids)
 
@@ -819,7 +822,7 @@ def test_activity_lists_the_clients_own_events_newest_first(
     page = text(client.get("/client/activity"))
     rows = re.findall(r'<li class="panel activity-card">(.*?)</li>', page, re.S)
     assert "Permission granted" in rows[0] and "via Client Hub" in rows[0]
-    assert account.channels[1].phone_number in rows[0] and "You" in rows[0]
+    assert readable(account.channels[1].phone_number) in rows[0] and "You" in rows[0]
     assert "API key generated" in rows[1] and "made by you" in rows[1]
     assert "Number added" in rows[-2]
     assert "Client created" in rows[-1]

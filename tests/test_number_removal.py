@@ -34,6 +34,7 @@ from onboarding.models import (
 from onboarding.permissions.keys import generate_api_key
 from onboarding.permissions.removal import correct_channel, removable, remove_channel, why_kept
 from onboarding.permissions.service import grant, revoke
+from onboarding.phones import readable
 from tests.api import EVENTS, assert_documented, make_account
 from tests.conftest import csrf_token, flow_token
 from tests.factories import make_channel, make_client, make_partner, new_number
@@ -353,8 +354,8 @@ class TestRemoveHttp:
         assert response.headers["Location"] == location
         assert phones_of(db, partner) == [second]
         page = client.get(location).get_data(as_text=True)
-        assert f"Removed {first}." in page
-        assert first not in page.replace(f"Removed {first}.", "")
+        assert f"Removed {readable(first)}." in page
+        assert readable(first) not in page.replace(f"Removed {readable(first)}.", "")
 
     def test_each_row_has_remove_and_correct(self, client: FlaskClient, db: Session) -> None:
         number = new_number()
@@ -457,7 +458,8 @@ class TestCorrectHttp:
         assert response.status_code == 303
         assert response.headers["Location"] == location
         assert phones_of(db, partner) == [right]
-        assert f"Corrected {wrong} to {right}." in client.get(location).get_data(as_text=True)
+        page = client.get(location).get_data(as_text=True)
+        assert f"Corrected {readable(wrong)} to {readable(right)}." in page
 
     def test_a_wrong_correction_says_so_and_keeps_the_number(
         self, client: FlaskClient, db: Session

@@ -39,6 +39,7 @@ from onboarding.models import (
 from onboarding.partners.service import create_partner, create_partner_user
 from onboarding.permissions.keys import KeyOwner, channel_for_key
 from onboarding.permissions.service import grant
+from onboarding.phones import readable
 from onboarding.security import hash_secret
 from onboarding.webhooks.delivery import deliver_due
 from tests.api import table_rows
@@ -546,7 +547,7 @@ def test_client_page_shows_each_channels_permission_and_key_action(
     rows = {ch.public_id: _row(html, ch.public_id) for ch in world.client.channels}
 
     shared = rows[world.shared.public_id]
-    assert world.shared.phone_number in shared
+    assert readable(world.shared.phone_number) in shared
     assert '<span class="status shared">Shared</span>' in shared
     assert '<span class="status running">Running</span>' in shared
     assert re.search(r'<button type="submit"[^>]*>Generate API Key</button>', shared)
@@ -626,7 +627,7 @@ def test_generate_shows_the_key_once(client: FlaskClient, db: Session, world: Wo
     assert response.headers["Cache-Control"] == "no-store"
     secret = shown_key(response.text)
     assert 'data-copy="#new-api-key"' in response.text
-    assert f"New API key for {world.shared.phone_number}" in response.text
+    assert f"New API key for {readable(world.shared.phone_number)}" in response.text
     assert any("shown only once" in text for text in flashes(response.text))
 
     db.expire_all()
@@ -1358,7 +1359,7 @@ def test_activity_shows_who_did_what_to_which_client_and_number(
     assert "API key generated (wak_" in newest and "by the partner" in newest
     assert world.member.email in newest
     assert world.client.name in newest
-    assert world.shared.phone_number in newest
+    assert readable(world.shared.phone_number) in newest
     assert "Permission granted (via hub operator)" in html
     assert "Operator (hub staff)" in html
     assert world.b_client.name not in html

@@ -37,6 +37,7 @@ from onboarding.models import Channel, Client, ClientUser
 from onboarding.pages import error_page, word, worded
 from onboarding.permissions.removal import correct_channel, kept, remove_channel, why_kept
 from onboarding.permissions.service import add_channel
+from onboarding.phones import readable
 
 bp = Blueprint("auth", __name__)
 
@@ -151,7 +152,7 @@ def numbers(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
             form, lambda phone, name: add_channel(session, client, phone, name, actor=_actor(login))
         )
         if channel is not None:
-            flash(_("Added %(number)s.", number=channel.phone_number), "success")
+            flash(_("Added %(number)s.", number=readable(channel.phone_number)), "success")
             target = consent_url(token) if leaving else url_for("auth.numbers", flow=token)
             return redirect(target, 303)
         status = 400
@@ -180,7 +181,7 @@ def remove_number(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
         session.rollback()
         page = _numbers_page(flow, login, form=NumberForm(flow=flow.token), refusal=worded(error))
         return page, error.status
-    flash(_("Removed %(number)s.", number=phone), "success")
+    flash(_("Removed %(number)s.", number=readable(phone)), "success")
     return redirect(url_for("auth.numbers", flow=flow.token), 303)
 
 
@@ -201,9 +202,8 @@ def correct_number(flow: Flow, login: ClientLogin) -> ResponseReturnValue:
             ),
         )
         if corrected is not None:
-            flash(
-                _("Corrected %(old)s to %(new)s.", old=old, new=corrected.phone_number), "success"
-            )
+            old, new = readable(old), readable(corrected.phone_number)
+            flash(_("Corrected %(old)s to %(new)s.", old=old, new=new), "success")
             return redirect(url_for("auth.numbers", flow=flow.token), 303)
     return _numbers_page(flow, login, correction=form, editing=channel), 400
 

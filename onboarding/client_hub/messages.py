@@ -12,14 +12,15 @@ from onboarding.client_hub.present import new_number_sharing, via_words
 from onboarding.models import Channel, ChannelStatus, Client
 from onboarding.permissions.client_settings import SharingChange
 from onboarding.permissions.service import ChannelRef
+from onboarding.phones import readable
 
 
 def numbers_text(channels: Sequence[Channel | ChannelRef]) -> str:
-    return ", ".join(channel.phone_number for channel in channels)
+    return ", ".join(readable(channel.phone_number) for channel in channels)
 
 
 def added_message(channel: Channel) -> str:
-    number = channel.phone_number
+    number = readable(channel.phone_number)
     if channel.status != ChannelStatus.RUNNING:
         text: str = _(
             "Added %(number)s. It is pending until WhatsApp has verified it; API keys can be "

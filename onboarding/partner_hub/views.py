@@ -32,6 +32,7 @@ from onboarding.partner_hub.queries import activity, find_clients, number_counts
 from onboarding.partners.service import may_administer
 from onboarding.permissions.keys import generate_api_key, live_keys, refusal
 from onboarding.permissions.service import is_shared
+from onboarding.phones import readable
 from onboarding.webhooks import deliveries
 
 MAX_PAGE = 10_000  # deeper than any real list; keeps OFFSET bounded
@@ -158,7 +159,7 @@ def generate_key(user: PartnerUser, client_id: str, channel_id: str) -> Response
     flash(
         _(
             "New API key for %(number)s: copy it now, it is shown only once.",
-            number=channel.phone_number,
+            number=readable(channel.phone_number),
         ),
         "success",
     )
