@@ -275,25 +275,12 @@ class SessionInterface(SecureCookieSessionInterface):
         keys = (app.secret_key, *app.config["SECRET_KEY_FALLBACKS"])
         cached = self._serializer
         if cached is None or cached[0] != keys:
-            cached = self._serializer = (keys, self._serializer_for(app))
+            serializer = super().get_signing_serializer(app)
+            if serializer is not None:
+                serializer.signer = _ClockedSigner  # stamps on the clock cookies are aged on
+            cached = self._serializer = (keys, serializer)
             self._verified = {}  # what verified under the old keys may not under the new
         return cached[1]
-
-    def _serializer_for(self, app: Flask) -> URLSafeTimedSerializer | None:
-        """Flask's, but stamping cookies with `_now`."""
-        if not app.secret_key:
-            return None
-        keys = [*app.config["SECRET_KEY_FALLBACKS"], app.secret_key]  # the current key last
-        return URLSafeTimedSerializer(
-            keys,
-            salt=self.salt,
-            serializer=self.serializer,
-            signer=_ClockedSigner,
-            signer_kwargs={
-                "key_derivation": self.key_derivation,
-                "digest_method": self.digest_method,
-            },
-        )
 
     def get_cookie_secure(self, app: Flask) -> bool:
         current: Request = request

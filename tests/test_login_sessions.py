@@ -167,6 +167,7 @@ class Clock:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.start = int(time.time())
         self.monkeypatch = monkeypatch
+        self.at(0)  # stopped: a second that ticks over during the test moves nothing
 
     def at(self, seconds: int) -> None:
         now = self.start + seconds
@@ -210,6 +211,27 @@ def test_a_browser_in_use_stays_signed_in_past_the_idle_timeout(
     clock.at(IDLE // 12 + IDLE)  # an hour after the last request, and more since the login
     assert opens(client, door)
     assert not opens(browser_with(app, first), door)  # the copy left alone has expired
+
+
+@DOORS
+def test_a_form_posted_after_the_idle_timeout_changes_nothing(
+    client: FlaskClient, db: Session, users: Users, door: Door, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page was open past the timeout: its form is refused, and the login is not ended."""
+    clock = Clock(monkeypatch)
+    log_in(client, door, users.on(door).email)
+    account = door.page.split("/")[1]  # "client" or "hub"
+    page = client.get(f"/{account}/account").text
+    assert rows(db, users.on(door)) == 1
+
+    clock.at(IDLE + 1)
+    response = client.post(
+        f"/{account}/account/log-out-everywhere", data={"csrf_token": csrf_token(page)}
+    )
+
+    assert response.status_code == 400
+    assert "Your form expired" in response.text
+    assert rows(db, users.on(door)) == 1
 
 
 def test_the_idle_timeout_is_configurable(
